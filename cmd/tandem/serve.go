@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"tandem"
+	thttp "tandem/http"
+	"tandem/ingest"
+	"tandem/metrics"
+	"tandem/store"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var (
+		sf         storeFlags
+		addr       = fs.String("addr", "127.0.0.1:8080", "address to listen on")
+		adminToken = fs.String("admin-token", "", "ensure an admin API token with this secret exists (at least 16 characters)")
+		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
+		maxCommit  = fs.Int("commit-max-events", 10000, "most events one ingest commit takes")
+		drain      = fs.Duration("shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
+	)
+	sf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, sf, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *adminToken != "" {
+		if _, err := db.EnsureToken(ctx, "admin (TANDEM_ADMIN_TOKEN)", tandem.RoleAdmin, *adminToken); err != nil {
+			return fmt.Errorf("admin token: %w", err)
+		}
+	}
+
+	reg := metrics.NewRegistry()
+	committer := ingest.NewCommitter(db, *maxCommit, reg, log)
+	srv := &http.Server{
+		Handler:           thttp.NewServer(db, committer, reg, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		committer.Close()
+		return err
+	}
+	log.Info("tandem is serving", "url", "http://"+ln.Addr().String(), "store", db.Engine(), "db", redact(sf.db))
+	fmt.Fprintf(stdout, "Tandem is listening on http://%s (store: %s)\n", ln.Addr(), db.Engine())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		committer.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	committer.Close() // commits whatever was queued before the listener closed
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openStore opens and migrates the store.
+func openStore(ctx context.Context, sf storeFlags, log *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, sf.db, store.Options{SQLiteSync: sf.sqliteSync})
+	if err != nil {
+		return nil, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n > 0 && log != nil {
+		log.Info("applied migrations", "count", n)
+	}
+	return db, nil
+}
+
+// redact hides the password of a database URL for logs.
+func redact(dsn string) string {
+	if !store.IsPostgres(dsn) {
+		return dsn
+	}
+	if u, err := parseURL(dsn); err == nil {
+		return u.Redacted()
+	}
+	return "postgres://…"
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, sf.db, store.Options{SQLiteSync: sf.sqliteSync})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s) to %s\n", n, redact(sf.db))
+	return nil
+}
+
+func createKey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys create", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	role := fs.String("role", "", "admin, marketing or sales")
+	name := fs.String("name", "", "what the token is for")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || *role == "" {
+		fs.Usage()
+		return errors.New("--role and --name are required")
+	}
+	db, err := openStore(ctx, sf, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, secret, err := db.CreateToken(ctx, *name, tandem.Role(*role))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func createSource(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sources create", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	name := fs.String("name", "", "the source's name, such as website")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		fs.Usage()
+		return errors.New("--name is required")
+	}
+	db, err := openStore(ctx, sf, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	src, key, err := db.CreateSource(ctx, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "source %d (%s); its write key:\n", src.ID, src.Name)
+	fmt.Fprintln(stdout, key)
+	return nil
+}
+

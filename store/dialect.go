@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// dialect holds what differs between the engines.
+type dialect interface {
+	name() string
+	// in returns a condition that col is one of the strings bound to parameter n, and
+	// the parameter's value.
+	in(col string, n int, values []string) (string, any)
+	// insertEvents inserts rows, skipping those whose (source_id, message_id) exists,
+	// and reports which rows were inserted.
+	insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error)
+}
+
+// eventRow is an events table row ready to insert. Zero ids are stored as NULL.
+type eventRow struct {
+	sourceID    int64
+	messageID   string
+	typ         string
+	event       string
+	name        string
+	userID      string
+	anonymousID string
+	contactID   int64
+	visitorID   int64
+	properties  []byte
+	context     []byte
+	timestamp   int64
+	receivedAt  int64
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+type sqlite struct{}
+
+func (sqlite) name() string { return "sqlite" }
+
+func (sqlite) in(col string, n int, values []string) (string, any) {
+	b, _ := json.Marshal(values)
+	return col + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))", string(b)
+}
+
+func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
+		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	stored := make([]bool, len(rows))
+	for i, r := range rows {
+		res, err := stmt.ExecContext(ctx, r.sourceID, r.messageID, r.typ, r.event, r.name, r.userID,
+			r.anonymousID, nullID(r.contactID), nullID(r.visitorID), r.properties, r.context, r.timestamp, r.receivedAt)
+		if err != nil {
+			return nil, fmt.Errorf("insert event %q: %w", r.messageID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		stored[i] = n == 1
+	}
+	return stored, nil
+}
+
+type postgres struct{}
+
+func (postgres) name() string { return "postgres" }
+
+func (postgres) in(col string, n int, values []string) (string, any) {
+	return col + " = ANY($" + strconv.Itoa(n) + ")", values
+}
+
+// insertEvents sends all rows in one statement as arrays, so a group of thousands of
+// events costs one round trip.
+func (postgres) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
+	n := len(rows)
+	var (
+		src, contact, visitor, ts, recv = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		mid, typ, ev, nm, uid, aid      = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		props, ctxs                     = make([]string, n), make([]string, n)
+	)
+	for i, r := range rows {
+		src[i], contact[i], visitor[i], ts[i], recv[i] = r.sourceID, r.contactID, r.visitorID, r.timestamp, r.receivedAt
+		mid[i], typ[i], ev[i], nm[i], uid[i], aid[i] = r.messageID, r.typ, r.event, r.name, r.userID, r.anonymousID
+		props[i], ctxs[i] = string(r.properties), string(r.context)
+	}
+	q, err := tx.QueryContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
+		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, received_at)
+		SELECT s, m, t, e, n, u, a, NULLIF(c, 0), NULLIF(v, 0), p::jsonb, x::jsonb, ts, r
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+			AS u(s, m, t, e, n, u, a, c, v, p, x, ts, r)
+		ON CONFLICT DO NOTHING RETURNING source_id, message_id`,
+		src, mid, typ, ev, nm, uid, aid, contact, visitor, props, ctxs, ts, recv)
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	defer q.Close()
+	inserted := make(map[msgKey]bool, n)
+	for q.Next() {
+		var k msgKey
+		if err := q.Scan(&k.source, &k.id); err != nil {
+			return nil, err
+		}
+		inserted[k] = true
+	}
+	if err := q.Err(); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	stored := make([]bool, n)
+	for i, r := range rows {
+		k := msgKey{r.sourceID, r.messageID}
+		if inserted[k] { // the first of several copies in one group is the stored one
+			stored[i] = true
+			delete(inserted, k)
+		}
+	}
+	return stored, nil
+}
+
+type msgKey struct {
+	source int64
+	id     string
+}
+
+// placeholders returns "$from, $from+1, ..., $from+n-1".
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}

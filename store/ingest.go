@@ -1,0 +1,528 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"tandem"
+	"tandem/identity"
+)
+
+// Ingest stores msgs in one transaction and resolves who sent each: a message with a user
+// id or an email address belongs to a contact, created if new; one with only an anonymous
+// id belongs to an anonymous visitor until that visitor identifies, when the visitor's
+// earlier events join the contact. Two contacts that turn out to be one person (the same
+// email, or an alias call) are merged. It implements tandem.Ingester.
+func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outcome, error) {
+	out := make([]tandem.Outcome, len(msgs))
+	var r *resolver
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		r = &resolver{
+			db: db, tx: tx, now: micros(now),
+			users: map[string]int64{}, emails: map[string]int64{},
+			visitors: map[string]*visitor{}, domains: map[string]int64{},
+			contacts: map[int64]*contactState{}, merged: map[int64]int64{},
+		}
+		if err := r.preload(ctx, msgs); err != nil {
+			return err
+		}
+		rows := make([]eventRow, len(msgs))
+		for i, m := range msgs {
+			cid, vid, err := r.apply(ctx, m)
+			if err != nil {
+				return fmt.Errorf("message %q: %w", m.MessageID, err)
+			}
+			rows[i] = eventRow{
+				sourceID: m.SourceID, messageID: m.MessageID, typ: m.Type, event: m.Event, name: m.Name,
+				userID: m.UserID, anonymousID: m.AnonymousID, contactID: cid, visitorID: vid,
+				properties: m.Properties, context: m.Context,
+				timestamp: micros(m.Timestamp), receivedAt: micros(m.ReceivedAt),
+			}
+		}
+		// A visitor identified later in this group owns its earlier events of the group too,
+		// and a contact merged away hands its events to the survivor.
+		byID := make(map[int64]*visitor, len(r.visitors))
+		for _, v := range r.visitors {
+			byID[v.id] = v
+		}
+		for i := range rows {
+			if rows[i].contactID == 0 && rows[i].visitorID != 0 {
+				rows[i].contactID = byID[rows[i].visitorID].contactID
+			}
+			rows[i].contactID = r.resolve(rows[i].contactID)
+		}
+		if err := r.flush(ctx); err != nil {
+			return err
+		}
+		stored, err := db.dialect.insertEvents(ctx, tx, rows)
+		if err != nil {
+			return err
+		}
+		for i, ok := range stored {
+			if ok {
+				out[i] = tandem.Stored
+			} else {
+				out[i] = tandem.Duplicate
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if db.ids != nil {
+		db.ids.remember(r)
+	}
+	return out, nil
+}
+
+// resolver holds the identities that one ingest transaction has seen. Every key the
+// transaction needs is loaded up front, so a key missing from a map does not exist.
+type resolver struct {
+	db  *DB
+	tx  *sql.Tx
+	now int64
+
+	users    map[string]int64 // user id → contact
+	emails   map[string]int64 // email → contact
+	visitors map[string]*visitor
+	domains  map[string]int64 // company domain → account
+	contacts map[int64]*contactState
+	merged   map[int64]int64 // merged contact → the contact it was merged into
+}
+
+type visitor struct {
+	id        int64
+	contactID int64
+	traits    map[string]any // loaded only when an anonymous identify changes them
+	dirty     bool
+}
+
+// contactState is a contact's mutable columns, loaded when a message changes them and
+// written back once at the end of the transaction.
+type contactState struct {
+	email     string
+	traits    map[string]any
+	accountID int64
+	dirty     bool
+}
+
+func (r *resolver) resolve(id int64) int64 {
+	for {
+		next, ok := r.merged[id]
+		if !ok {
+			return id
+		}
+		id = next
+	}
+}
+
+func (r *resolver) preload(ctx context.Context, msgs []*tandem.Message) error {
+	var users, emails, anons []string
+	seen := map[string]bool{}
+	add := func(list *[]string, prefix, v string) {
+		if v != "" && !seen[prefix+v] {
+			seen[prefix+v] = true
+			*list = append(*list, v)
+		}
+	}
+	for _, m := range msgs {
+		add(&users, "u", m.UserID)
+		add(&emails, "e", m.Email)
+		add(&anons, "a", m.AnonymousID)
+		if m.Type == tandem.TypeAlias {
+			add(&users, "u", m.PreviousID)
+			add(&anons, "a", m.PreviousID)
+		}
+	}
+	if c := r.db.ids; c != nil {
+		users = c.fill(users, c.users, r.users)
+		emails = c.fill(emails, c.emails, r.emails)
+		anons = c.fillVisitors(anons, r.visitors)
+	}
+	if err := r.loadIdentities(ctx, "user", users, r.users); err != nil {
+		return err
+	}
+	if err := r.loadIdentities(ctx, "email", emails, r.emails); err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(anons, 5000) {
+		cond, arg := r.db.dialect.in("anonymous_id", 1, chunk)
+		rows, err := r.tx.QueryContext(ctx, `SELECT anonymous_id, id, COALESCE(contact_id, 0) FROM visitors WHERE `+cond, arg)
+		if err != nil {
+			return fmt.Errorf("load visitors: %w", err)
+		}
+		for rows.Next() {
+			var a string
+			v := &visitor{}
+			if err := rows.Scan(&a, &v.id, &v.contactID); err != nil {
+				rows.Close()
+				return err
+			}
+			r.visitors[a] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load visitors: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *resolver) loadIdentities(ctx context.Context, kind string, values []string, into map[string]int64) error {
+	for chunk := range slices.Chunk(values, 5000) {
+		cond, arg := r.db.dialect.in("value", 2, chunk)
+		rows, err := r.tx.QueryContext(ctx, `SELECT value, contact_id FROM identities WHERE kind = $1 AND `+cond, kind, arg)
+		if err != nil {
+			return fmt.Errorf("load identities: %w", err)
+		}
+		for rows.Next() {
+			var v string
+			var id int64
+			if err := rows.Scan(&v, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			into[v] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load identities: %w", err)
+		}
+	}
+	return nil
+}
+
+// apply resolves the contact and visitor of one message and records what it teaches
+// about them. Either id may be zero.
+func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, visitorID int64, err error) {
+	var v *visitor
+	if m.AnonymousID != "" {
+		if v, err = r.visitor(ctx, m.AnonymousID); err != nil {
+			return 0, 0, err
+		}
+		visitorID = v.id
+	}
+	if m.Type == tandem.TypeAlias {
+		contactID, err = r.alias(ctx, m)
+		return contactID, visitorID, err
+	}
+	if m.UserID == "" && m.Email == "" {
+		// Only an anonymous id: the visitor stays anonymous until it identifies.
+		if m.Type == tandem.TypeIdentify && len(m.Traits) > 0 {
+			if err := r.visitorTraits(ctx, v, m.Traits); err != nil {
+				return 0, 0, err
+			}
+		}
+		return r.resolve(v.contactID), visitorID, nil
+	}
+
+	byUser, byEmail := r.resolve(r.users[m.UserID]), r.resolve(r.emails[m.Email])
+	target := byUser
+	if target == 0 {
+		target = byEmail
+	}
+	if byUser != 0 && byEmail != 0 && byUser != byEmail {
+		// One person under two contacts: the same email proves it.
+		if target, err = r.merge(ctx, max(byUser, byEmail), min(byUser, byEmail)); err != nil {
+			return 0, 0, err
+		}
+	}
+	if target == 0 && v != nil && v.contactID != 0 && m.UserID == "" {
+		// An email from a browser that already belongs to a contact is that contact's.
+		target = r.resolve(v.contactID)
+	}
+	if target == 0 {
+		if target, err = r.createContact(ctx); err != nil {
+			return 0, 0, err
+		}
+	}
+	if m.UserID != "" {
+		if target, err = r.claim(ctx, "user", m.UserID, target, r.users); err != nil {
+			return 0, 0, err
+		}
+	}
+	if m.Email != "" {
+		if target, err = r.claim(ctx, "email", m.Email, target, r.emails); err != nil {
+			return 0, 0, err
+		}
+	}
+	c, err := r.contact(ctx, target)
+	if err != nil {
+		return 0, 0, err
+	}
+	if m.Email != "" && c.email == "" {
+		c.email, c.dirty = m.Email, true
+	}
+	if v != nil && v.contactID == 0 {
+		if err := r.link(ctx, v, target); err != nil {
+			return 0, 0, err
+		}
+	}
+	switch m.Type {
+	case tandem.TypeIdentify:
+		if v != nil && v.traits != nil {
+			// What an anonymous visitor told about themselves before is theirs too.
+			mergeTraits(c.traits, v.traits, false)
+		}
+		mergeTraits(c.traits, m.Traits, true)
+		c.dirty = true
+	case tandem.TypeGroup:
+		acc, err := r.group(ctx, m)
+		if err != nil {
+			return 0, 0, err
+		}
+		c.accountID, c.dirty = acc, true
+	}
+	if c.accountID == 0 && c.email != "" {
+		if d := identity.CompanyDomain(c.email); d != "" {
+			acc, err := r.accountByDomain(ctx, d, companyName(c.traits))
+			if err != nil {
+				return 0, 0, err
+			}
+			c.accountID, c.dirty = acc, true
+		}
+	}
+	return target, visitorID, nil
+}
+
+// alias merges the profile known as PreviousID (an anonymous id or an earlier user id)
+// into the contact of UserID.
+func (r *resolver) alias(ctx context.Context, m *tandem.Message) (int64, error) {
+	target := r.resolve(r.users[m.UserID])
+	var err error
+	if target == 0 {
+		if target, err = r.createContact(ctx); err != nil {
+			return 0, err
+		}
+		if target, err = r.claim(ctx, "user", m.UserID, target, r.users); err != nil {
+			return 0, err
+		}
+	}
+	if prev := r.resolve(r.users[m.PreviousID]); prev != 0 && prev != target {
+		if target, err = r.merge(ctx, prev, target); err != nil {
+			return 0, err
+		}
+	}
+	if v, err := r.visitor(ctx, m.PreviousID); err != nil {
+		return 0, err
+	} else if v.contactID == 0 {
+		if err := r.link(ctx, v, target); err != nil {
+			return 0, err
+		}
+	}
+	return target, nil
+}
+
+func (r *resolver) visitor(ctx context.Context, anon string) (*visitor, error) {
+	if v, ok := r.visitors[anon]; ok {
+		return v, nil
+	}
+	v := &visitor{}
+	err := r.tx.QueryRowContext(ctx, `INSERT INTO visitors (anonymous_id, created_at) VALUES ($1, $2)
+		ON CONFLICT (anonymous_id) DO NOTHING RETURNING id`, anon, r.now).Scan(&v.id)
+	if errors.Is(err, sql.ErrNoRows) { // another node created it meanwhile
+		err = r.tx.QueryRowContext(ctx, `SELECT id, COALESCE(contact_id, 0) FROM visitors WHERE anonymous_id = $1`, anon).Scan(&v.id, &v.contactID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("visitor: %w", err)
+	}
+	r.visitors[anon] = v
+	return v, nil
+}
+
+func (r *resolver) visitorTraits(ctx context.Context, v *visitor, traits map[string]any) error {
+	if v.traits == nil {
+		var raw string
+		if err := r.tx.QueryRowContext(ctx, `SELECT traits FROM visitors WHERE id = $1`, v.id).Scan(&raw); err != nil {
+			return fmt.Errorf("visitor traits: %w", err)
+		}
+		v.traits = map[string]any{}
+		_ = json.Unmarshal([]byte(raw), &v.traits)
+	}
+	mergeTraits(v.traits, traits, true)
+	v.dirty = true
+	return nil
+}
+
+// link makes an anonymous visitor the contact's and hands the contact the visitor's
+// earlier events.
+func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error {
+	v.contactID = contactID
+	if _, err := r.tx.ExecContext(ctx, `UPDATE visitors SET contact_id = $1 WHERE id = $2`, contactID, v.id); err != nil {
+		return fmt.Errorf("link visitor: %w", err)
+	}
+	if _, err := r.tx.ExecContext(ctx, `UPDATE events SET contact_id = $1 WHERE visitor_id = $2 AND contact_id IS NULL`, contactID, v.id); err != nil {
+		return fmt.Errorf("link visitor events: %w", err)
+	}
+	return nil
+}
+
+func (r *resolver) createContact(ctx context.Context) (int64, error) {
+	var id int64
+	err := r.tx.QueryRowContext(ctx, `INSERT INTO contacts (created_at, updated_at) VALUES ($1, $1) RETURNING id`, r.now).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create contact: %w", err)
+	}
+	r.contacts[id] = &contactState{traits: map[string]any{}}
+	return id, nil
+}
+
+// claim records that an identity names contact target, unless it already names a
+// contact, in which case the two are one person: target is merged into that contact,
+// which is returned.
+func (r *resolver) claim(ctx context.Context, kind, value string, target int64, known map[string]int64) (int64, error) {
+	if owner := r.resolve(known[value]); owner != 0 {
+		if owner == target {
+			return target, nil
+		}
+		return r.merge(ctx, target, owner)
+	}
+	res, err := r.tx.ExecContext(ctx, `INSERT INTO identities (kind, value, contact_id) VALUES ($1, $2, $3)
+		ON CONFLICT (kind, value) DO NOTHING`, kind, value, target)
+	if err != nil {
+		return 0, fmt.Errorf("claim %s: %w", kind, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 { // another node claimed it meanwhile
+		var owner int64
+		if err := r.tx.QueryRowContext(ctx, `SELECT contact_id FROM identities WHERE kind = $1 AND value = $2`, kind, value).Scan(&owner); err != nil {
+			return 0, fmt.Errorf("claim %s: %w", kind, err)
+		}
+		known[value] = owner
+		return r.merge(ctx, target, owner)
+	}
+	known[value] = target
+	return target, nil
+}
+
+// merge folds contact loser into survivor: its identities, visitors and events move, its
+// traits fill the survivor's gaps, and its id keeps pointing at the survivor.
+func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, error) {
+	l, err := r.contact(ctx, loser)
+	if err != nil {
+		return 0, err
+	}
+	s, err := r.contact(ctx, survivor)
+	if err != nil {
+		return 0, err
+	}
+	mergeTraits(s.traits, l.traits, false)
+	if s.email == "" {
+		s.email = l.email
+	}
+	if s.accountID == 0 {
+		s.accountID = l.accountID
+	}
+	s.dirty = true
+	for _, q := range []string{
+		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
+		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
+		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,
+		`UPDATE contact_merges SET into_id = $1 WHERE into_id = $2`,
+	} {
+		if _, err := r.tx.ExecContext(ctx, q, survivor, loser); err != nil {
+			return 0, fmt.Errorf("merge contacts: %w", err)
+		}
+	}
+	if _, err := r.tx.ExecContext(ctx, `INSERT INTO contact_merges (from_id, into_id, merged_at) VALUES ($1, $2, $3)`, loser, survivor, r.now); err != nil {
+		return 0, fmt.Errorf("merge contacts: %w", err)
+	}
+	if _, err := r.tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = $1`, loser); err != nil {
+		return 0, fmt.Errorf("merge contacts: %w", err)
+	}
+	for _, v := range r.visitors {
+		if v.contactID == loser {
+			v.contactID = survivor
+		}
+	}
+	delete(r.contacts, loser)
+	r.merged[loser] = survivor
+	return survivor, nil
+}
+
+func (r *resolver) contact(ctx context.Context, id int64) (*contactState, error) {
+	if c, ok := r.contacts[id]; ok {
+		return c, nil
+	}
+	var (
+		email  sql.NullString
+		traits string
+		acc    sql.NullInt64
+	)
+	err := r.tx.QueryRowContext(ctx, `SELECT email, traits, account_id FROM contacts WHERE id = $1`, id).Scan(&email, &traits, &acc)
+	if err != nil {
+		return nil, fmt.Errorf("load contact %d: %w", id, err)
+	}
+	c := &contactState{email: email.String, accountID: acc.Int64, traits: map[string]any{}}
+	if err := json.Unmarshal([]byte(traits), &c.traits); err != nil {
+		return nil, fmt.Errorf("contact %d traits: %w", id, err)
+	}
+	r.contacts[id] = c
+	return c, nil
+}
+
+// flush writes back the contacts and visitors that changed.
+func (r *resolver) flush(ctx context.Context) error {
+	for _, id := range slices.Sorted(maps.Keys(r.contacts)) {
+		c := r.contacts[id]
+		if !c.dirty {
+			continue
+		}
+		traits, err := json.Marshal(c.traits)
+		if err != nil {
+			return fmt.Errorf("contact %d traits: %w", id, err)
+		}
+		var email any
+		if c.email != "" {
+			email = c.email
+		}
+		if _, err := r.tx.ExecContext(ctx, `UPDATE contacts SET email = $1, traits = $2, account_id = $3, updated_at = $4 WHERE id = $5`,
+			email, string(traits), nullID(c.accountID), r.now, id); err != nil {
+			return fmt.Errorf("save contact %d: %w", id, err)
+		}
+	}
+	for _, v := range r.visitors {
+		if !v.dirty {
+			continue
+		}
+		traits, err := json.Marshal(v.traits)
+		if err != nil {
+			return err
+		}
+		if _, err := r.tx.ExecContext(ctx, `UPDATE visitors SET traits = $1 WHERE id = $2`, string(traits), v.id); err != nil {
+			return fmt.Errorf("save visitor: %w", err)
+		}
+	}
+	return nil
+}
+
+// mergeTraits copies src into dst. With overwrite, src wins where both have a key;
+// without, src only fills gaps.
+func mergeTraits(dst, src map[string]any, overwrite bool) {
+	for k, v := range src {
+		if _, ok := dst[k]; ok && !overwrite {
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// companyName finds the company a person named in their traits: "company" as a string
+// or as an object with a name, as Segment's spec allows.
+func companyName(traits map[string]any) string {
+	switch c := traits["company"].(type) {
+	case string:
+		return c
+	case map[string]any:
+		if n, ok := c["name"].(string); ok {
+			return n
+		}
+	}
+	return ""
+}

@@ -1,0 +1,169 @@
+// Package store keeps Tandem's state in SQLite (the embedded default) or PostgreSQL.
+//
+// The two engines share one implementation: the SQL they accept is the same but for a few
+// statements, which the dialect supplies. One conformance suite runs against both, so
+// they behave alike.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is an open store. Its methods are safe for concurrent use, except Ingest, which the
+// group committer calls from one goroutine.
+type DB struct {
+	dsn     string
+	dialect dialect
+	// write is the pool that writes; for SQLite it holds one connection, since SQLite has
+	// one writer at a time and a deferred transaction that upgrades to a write fails
+	// under concurrency.
+	write *sql.DB
+	// read serves queries. For PostgreSQL it is the same pool as write.
+	read *sql.DB
+	// Now is the clock. It is read once per transaction.
+	Now func() time.Time
+
+	ids *idCache // nil when other processes may write (PostgreSQL)
+}
+
+// Options tune how a store is opened.
+type Options struct {
+	// SQLiteSync is SQLite's synchronous setting: "normal" (the default) survives a
+	// crash of the process; "full" also survives a power cut, at a cost in throughput.
+	SQLiteSync string
+	// CacheSize caps the identities kept in memory to skip lookups on ingest (SQLite
+	// only, where this process is the only writer). Zero picks a default.
+	CacheSize int
+}
+
+// IsPostgres reports whether dsn selects PostgreSQL rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
+// whose folder is created if missing. It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	db := &DB{dsn: dsn, Now: time.Now}
+	if IsPostgres(dsn) {
+		pool, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		pool.SetMaxOpenConns(16)
+		pool.SetMaxIdleConns(16)
+		db.write, db.read, db.dialect = pool, pool, postgres{}
+	} else {
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o755); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+		sync := strings.ToUpper(opt.SQLiteSync)
+		if sync == "" {
+			sync = "NORMAL"
+		}
+		if sync != "NORMAL" && sync != "FULL" {
+			return nil, fmt.Errorf("sqlite sync %q: want normal or full", opt.SQLiteSync)
+		}
+		base := "file:" + dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
+		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=cache_size(-65536)")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		r.SetMaxOpenConns(4)
+		r.SetMaxIdleConns(4)
+		db.write, db.read, db.dialect = w, r, sqlite{}
+		size := opt.CacheSize
+		if size == 0 {
+			size = 500_000
+		}
+		db.ids = newIDCache(size)
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", db.dialect.name(), err)
+	}
+	return db, nil
+}
+
+// Close closes the store's connections.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.dialect.name() }
+
+// Ping checks that the store answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error { return db.write.PingContext(ctx) }
+
+// Migrate applies every schema migration not applied yet and returns how many it applied.
+func (db *DB) Migrate(ctx context.Context) (int, error) {
+	fsys, err := fs.Sub(migrations, "migrations/"+db.dialect.name())
+	if err != nil {
+		return 0, err
+	}
+	gd := goose.DialectSQLite3
+	if db.dialect.name() == "postgres" {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, db.write, fsys)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// tx runs fn in a write transaction that commits if fn returns nil and rolls back
+// otherwise. now is the transaction's clock reading.
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx, db.Now().UTC()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// micros and fromMicros convert between times and the integer microseconds both engines
+// store, so that times compare and sort alike everywhere.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
