@@ -182,4 +182,3 @@ func createSource(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintln(stdout, key)
 	return nil
 }
-
