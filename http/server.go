@@ -51,30 +51,47 @@ func NewServer(s Store, c *ingest.Committer, reg *metrics.Registry, log *slog.Lo
 	return srv
 }
 
-// routes is the site map.
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("GET /metrics", s.metricsPage)
+// route is one entry of the site map.
+type route struct {
+	pattern string // method and path, as http.ServeMux takes them
+	handler http.Handler
+}
 
-	for _, typ := range []string{tandem.TypeIdentify, tandem.TypeTrack, tandem.TypePage, tandem.TypeScreen, tandem.TypeGroup, tandem.TypeAlias} {
-		s.mux.HandleFunc("POST /v1/"+typ, s.ingestSingle(typ))
+// routeTable is the site map.
+func (s *Server) routeTable() []route {
+	token := func(h http.HandlerFunc, roles ...tandem.Role) http.Handler { return s.auth(h, roles...) }
+	open := func(h http.HandlerFunc) http.Handler { return h }
+	rs := []route{
+		{"GET /healthz", open(s.healthz)},
+		{"GET /readyz", open(s.readyz)},
+		{"GET /metrics", open(s.metricsPage)},
+
+		{"POST /v1/batch", open(s.ingestBatch)},
+		{"POST /v1/import", open(s.ingestBatch)}, // the name RudderStack and older Segment clients use
+		{"OPTIONS /v1/", open(s.preflight)},
+
+		{"GET /api/v1/openapi.json", open(s.openAPI)},
+		{"POST /api/v1/sources", token(s.createSource, tandem.RoleAdmin, tandem.RoleMarketing)},
+		{"GET /api/v1/sources", token(s.listSources, tandem.RoleAdmin, tandem.RoleMarketing)},
+		{"POST /api/v1/tokens", token(s.createToken, tandem.RoleAdmin)},
+		{"GET /api/v1/contacts", token(s.listContacts)},
+		{"GET /api/v1/contacts/{id}", token(s.contact)},
+		{"GET /api/v1/contacts/{id}/events", token(s.contactEvents)},
+		{"GET /api/v1/accounts/{id}", token(s.account)},
+		{"/api/", open(func(w http.ResponseWriter, r *http.Request) {
+			s.problem(w, r, tandem.Errorf(tandem.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		})},
 	}
-	s.mux.HandleFunc("POST /v1/batch", s.ingestBatch)
-	s.mux.HandleFunc("POST /v1/import", s.ingestBatch) // the name RudderStack and older Segment clients use
-	s.mux.HandleFunc("OPTIONS /v1/", s.preflight)
+	for _, typ := range []string{tandem.TypeIdentify, tandem.TypeTrack, tandem.TypePage, tandem.TypeScreen, tandem.TypeGroup, tandem.TypeAlias} {
+		rs = append(rs, route{"POST /v1/" + typ, s.ingestSingle(typ)})
+	}
+	return rs
+}
 
-	s.mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
-	s.mux.Handle("POST /api/v1/sources", s.auth(s.createSource, tandem.RoleAdmin, tandem.RoleMarketing))
-	s.mux.Handle("GET /api/v1/sources", s.auth(s.listSources, tandem.RoleAdmin, tandem.RoleMarketing))
-	s.mux.Handle("POST /api/v1/tokens", s.auth(s.createToken, tandem.RoleAdmin))
-	s.mux.Handle("GET /api/v1/contacts", s.auth(s.listContacts))
-	s.mux.Handle("GET /api/v1/contacts/{id}", s.auth(s.contact))
-	s.mux.Handle("GET /api/v1/contacts/{id}/events", s.auth(s.contactEvents))
-	s.mux.Handle("GET /api/v1/accounts/{id}", s.auth(s.account))
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, tandem.Errorf(tandem.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+func (s *Server) routes() {
+	for _, r := range s.routeTable() {
+		s.mux.Handle(r.pattern, r.handler)
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -118,4 +135,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v)
+}
+
+// Routes lists the patterns the server serves, for documentation checks.
+func Routes() []string {
+	var s Server
+	var ps []string
+	for _, r := range s.routeTable() {
+		ps = append(ps, r.pattern)
+	}
+	return ps
 }

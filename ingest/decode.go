@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -71,10 +72,22 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if _, err := strconv.ParseFloat(string(b), 64); err != nil {
-		return errors.New("must be a string or a number")
+		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[flexString]()}
 	}
 	*f = flexString(b)
 	return nil
+}
+
+func jsonValueKind(b []byte) string {
+	switch b[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	}
+	return "value"
 }
 
 // Envelope is what a request carries besides its messages.
@@ -100,10 +113,10 @@ func jsonError(body []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		l, c := position(body, se.Offset)
+		l, c := position(body, se.Offset-1) // Offset is just past the bad byte
 		return &SyntaxError{Line: l, Column: c, Detail: se.Error()}
 	case errors.As(err, &te):
-		l, c := position(body, te.Offset)
+		l, c := position(body, te.Offset-1)
 		return &SyntaxError{Line: l, Column: c, Detail: fmt.Sprintf("%s must be %s, not %s", fieldName(te.Field), jsonKind(te.Type.String()), te.Value)}
 	case errors.Is(err, errEmpty):
 		return &SyntaxError{Line: 1, Column: 1, Detail: "the body is empty"}
@@ -125,7 +138,9 @@ func jsonKind(goType string) string {
 	switch {
 	case strings.HasPrefix(goType, "[]") && goType != "[]uint8":
 		return "an array"
-	case goType == "string" || goType == "ingest.flexString":
+	case goType == "ingest.flexString":
+		return "a string or a number"
+	case goType == "string":
 		return "a string"
 	case strings.HasPrefix(goType, "map") || strings.HasPrefix(goType, "struct") || strings.HasPrefix(goType, "ingest."):
 		return "an object"
@@ -133,17 +148,13 @@ func jsonKind(goType string) string {
 	return goType
 }
 
+// position returns the 1-based line and column of the byte at offset in body.
 func position(body []byte, offset int64) (line, col int) {
-	if offset > int64(len(body)) {
-		offset = int64(len(body))
-	}
+	offset = min(max(offset, 0), int64(len(body)))
 	before := body[:offset]
 	line = bytes.Count(before, []byte{'\n'}) + 1
 	col = int(offset) - bytes.LastIndexByte(before, '\n')
-	if offset > 0 && line == 1 {
-		col = int(offset)
-	}
-	return line, max(col, 1)
+	return line, col
 }
 
 // DecodeSingle decodes the body of a single-message endpoint such as /v1/track; typ is
