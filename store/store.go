@@ -39,7 +39,8 @@ type DB struct {
 	// Now is the clock. It is read once per transaction.
 	Now func() time.Time
 
-	ids *idCache // nil when other processes may write (PostgreSQL)
+	ids          *idCache      // nil when other processes may write (PostgreSQL)
+	checkpointer *checkpointer // SQLite only
 }
 
 // Options tune how a store is opened.
@@ -80,8 +81,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		if sync != "NORMAL" && sync != "FULL" {
 			return nil, fmt.Errorf("sqlite sync %q: want normal or full", opt.SQLiteSync)
 		}
-		base := "file:" + dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
-		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=cache_size(-65536)")
+		base := "file:" + dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_pragma=journal_size_limit(67108864)"
+		// The writer never checkpoints: a checkpoint copies the WAL into the database
+		// file and syncs it, and done inside a commit it stalls every request waiting on
+		// that commit. A separate connection checkpoints in the background instead.
+		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -95,7 +99,15 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 		r.SetMaxOpenConns(4)
 		r.SetMaxIdleConns(4)
+		ck, err := sql.Open("sqlite", base)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		ck.SetMaxOpenConns(1)
 		db.write, db.read, db.dialect = w, r, sqlite{}
+		db.checkpointer = newCheckpointer(ck)
 		size := opt.CacheSize
 		if size == 0 {
 			size = 500_000
@@ -111,7 +123,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 
 // Close closes the store's connections.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	var err error
+	if db.checkpointer != nil {
+		err = db.checkpointer.close()
+	}
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}

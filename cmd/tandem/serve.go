@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"tandem"
@@ -26,6 +27,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logLevel   = fs.String("log-level", "info", "debug, info, warn or error")
 		maxCommit  = fs.Int("commit-max-events", 10000, "most events one ingest commit takes")
 		drain      = fs.Duration("shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
+		debugAddr  = fs.String("debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this address; keep it private")
 	)
 	sf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -46,6 +48,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if *debugAddr != "" {
+		go func() {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+			log.Info("profiler listening", "addr", *debugAddr)
+			log.Error("profiler stopped", "err", http.ListenAndServe(*debugAddr, mux))
+		}()
+	}
 	reg := metrics.NewRegistry()
 	committer := ingest.NewCommitter(db, *maxCommit, reg, log)
 	srv := &http.Server{
