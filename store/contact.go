@@ -35,24 +35,14 @@ func scanContact(s interface{ Scan(...any) error }) (*tandem.Contact, error) {
 	return &c, nil
 }
 
-// canonicalContact returns the id a contact id stands for now: its own, or that of the
-// contact it was merged into.
-func (db *DB) canonicalContact(ctx context.Context, id int64) (int64, error) {
-	var into int64
-	err := db.read.QueryRowContext(ctx, `SELECT into_id FROM contact_merges WHERE from_id = $1`, id).Scan(&into)
-	if errors.Is(err, sql.ErrNoRows) {
-		return id, nil
-	}
-	return into, err
-}
+// canonicalContact is the id that the contact id $1 stands for now: its own, or that of
+// the contact it was merged into. Each query resolves it for itself, so that a merge
+// committed between two queries cannot make the contact seem missing.
+const canonicalContact = `COALESCE((SELECT into_id FROM contact_merges WHERE from_id = $1), $1)`
 
 // Contact returns a contact by id; a merged contact's old id finds the survivor.
 func (db *DB) Contact(ctx context.Context, id int64) (*tandem.Contact, error) {
-	cid, err := db.canonicalContact(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("contact %d: %w", id, err)
-	}
-	c, err := scanContact(db.read.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id = $1`, cid))
+	c, err := scanContact(db.read.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id = `+canonicalContact, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
 	}
@@ -132,14 +122,11 @@ func (db *DB) CountContacts(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// ContactEvents lists a contact's events, newest first, paging by event id.
+// ContactEvents lists a contact's events, newest first, paging by the time and id of
+// the last event of the previous page; a merged contact's old id lists the survivor's.
 func (db *DB) ContactEvents(ctx context.Context, id int64, p tandem.Page) ([]*tandem.Event, error) {
-	cid, err := db.canonicalContact(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("contact %d events: %w", id, err)
-	}
 	var exists bool
-	if err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = $1)`, cid).Scan(&exists); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = `+canonicalContact+`)`, id).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("contact %d events: %w", id, err)
 	}
 	if !exists {
@@ -151,8 +138,8 @@ func (db *DB) ContactEvents(ctx context.Context, id int64, p tandem.Page) ([]*ta
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT id, source_id, message_id, type, event, name, user_id, anonymous_id,
 		contact_id, properties, context, timestamp, received_at
-		FROM events WHERE contact_id = $1 AND (timestamp < $2 OR (timestamp = $2 AND id < $3))
-		ORDER BY timestamp DESC, id DESC LIMIT $4`, cid, ts, after, limit(p))
+		FROM events WHERE contact_id = `+canonicalContact+` AND (timestamp < $2 OR (timestamp = $2 AND id < $3))
+		ORDER BY timestamp DESC, id DESC LIMIT $4`, id, ts, after, limit(p))
 	if err != nil {
 		return nil, fmt.Errorf("contact %d events: %w", id, err)
 	}

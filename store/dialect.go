@@ -18,6 +18,9 @@ type dialect interface {
 	// insertEvents inserts rows, skipping those whose (source_id, message_id) exists,
 	// and reports which rows were inserted.
 	insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error)
+	// lockIngest waits until no other ingest transaction runs, in any process, and
+	// holds that until tx ends. It must be tx's first statement.
+	lockIngest(ctx context.Context, tx *sql.Tx) error
 }
 
 // eventRow is an events table row ready to insert. Zero ids are stored as NULL.
@@ -53,6 +56,10 @@ func (sqlite) in(col string, n int, values []string) (string, any) {
 	return col + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))", string(b)
 }
 
+// lockIngest has nothing to do: the write pool's one connection and its immediate
+// transactions already let one writer in at a time.
+func (sqlite) lockIngest(context.Context, *sql.Tx) error { return nil }
+
 func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
 		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, received_at)
@@ -83,6 +90,26 @@ func (postgres) name() string { return "postgres" }
 
 func (postgres) in(col string, n int, values []string) (string, any) {
 	return col + " = ANY($" + strconv.Itoa(n) + ")", values
+}
+
+// ingestLockKey names the advisory lock that ingest transactions take.
+const ingestLockKey = 0x74616e64656d // "tandem"
+
+// lockIngest makes ingest transactions take turns across all nodes. The resolver reads
+// the identities it needs, decides, then writes, so two transactions interleaving under
+// read committed would each act on what the other is changing: claims of the same new
+// identities in opposite orders deadlock, and a merge moves a contact's events while the
+// other transaction adds events under the merged-away id, which no error reports and no
+// contact then shows. Retrying on errors cannot catch that loss, and under serializable
+// isolation concurrent groups, which all touch the same indexes, would often abort.
+// Turns cost little: each transaction carries a whole group commit, and a waiting
+// node's next group grows meanwhile. Read committed takes a snapshot per statement, so
+// every statement after the lock sees what the previous holder committed.
+func (postgres) lockIngest(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(ingestLockKey)); err != nil {
+		return fmt.Errorf("lock ingest: %w", err)
+	}
+	return nil
 }
 
 // insertEvents sends all rows in one statement as arrays, so a group of thousands of

@@ -28,21 +28,36 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			users: map[string]int64{}, emails: map[string]int64{},
 			visitors: map[string]*visitor{}, domains: map[string]int64{},
 			contacts: map[int64]*contactState{}, merged: map[int64]int64{},
+			seen: map[msgKey]bool{},
+		}
+		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+			return err
 		}
 		if err := r.preload(ctx, msgs); err != nil {
 			return err
 		}
 		rows := make([]eventRow, len(msgs))
 		for i, m := range msgs {
-			cid, vid, err := r.apply(ctx, m)
-			if err != nil {
-				return fmt.Errorf("message %q: %w", m.MessageID, err)
-			}
 			rows[i] = eventRow{
 				sourceID: m.SourceID, messageID: m.MessageID, typ: m.Type, event: m.Event, name: m.Name,
-				userID: m.UserID, anonymousID: m.AnonymousID, contactID: cid, visitorID: vid,
-				properties: m.Properties, context: m.Context,
+				userID: m.UserID, anonymousID: m.AnonymousID,
+				properties: orEmpty(m.Properties), context: orEmpty(m.Context),
 				timestamp: micros(m.Timestamp), receivedAt: micros(m.ReceivedAt),
+			}
+			if writesTraits(m) {
+				// A client retrying an old identify must not undo what later calls said,
+				// so a repeated message is not applied; its insert below finds it a
+				// duplicate. Only calls that write traits can do harm that way, so track
+				// and page calls are not looked up.
+				k := msgKey{m.SourceID, m.MessageID}
+				if r.seen[k] {
+					continue
+				}
+				r.seen[k] = true
+			}
+			var err error
+			if rows[i].contactID, rows[i].visitorID, err = r.apply(ctx, m); err != nil {
+				return fmt.Errorf("message %q: %w", m.MessageID, err)
 			}
 		}
 		// A visitor identified later in this group owns its earlier events of the group too,
@@ -95,6 +110,21 @@ type resolver struct {
 	domains  map[string]int64 // company domain → account
 	contacts map[int64]*contactState
 	merged   map[int64]int64 // merged contact → the contact it was merged into
+	// seen holds the trait-writing messages stored before or met earlier in the group.
+	seen map[msgKey]bool
+}
+
+// writesTraits reports whether m changes a contact's or an account's traits.
+func writesTraits(m *tandem.Message) bool {
+	return m.Type == tandem.TypeIdentify || m.Type == tandem.TypeGroup
+}
+
+// orEmpty returns raw, or an empty object for a message built without one.
+func orEmpty(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("{}")
+	}
+	return raw
 }
 
 type visitor struct {
@@ -132,7 +162,11 @@ func (r *resolver) preload(ctx context.Context, msgs []*tandem.Message) error {
 			*list = append(*list, v)
 		}
 	}
+	traitMsgs := map[int64][]string{} // source → ids of its messages that write traits
 	for _, m := range msgs {
+		if writesTraits(m) {
+			traitMsgs[m.SourceID] = append(traitMsgs[m.SourceID], m.MessageID)
+		}
 		add(&users, "u", m.UserID)
 		add(&emails, "e", m.Email)
 		add(&anons, "a", m.AnonymousID)
@@ -170,6 +204,27 @@ func (r *resolver) preload(ctx context.Context, msgs []*tandem.Message) error {
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("load visitors: %w", err)
+		}
+	}
+	for src, ids := range traitMsgs {
+		for chunk := range slices.Chunk(ids, 5000) {
+			cond, arg := r.db.dialect.in("message_id", 2, chunk)
+			rows, err := r.tx.QueryContext(ctx, `SELECT message_id FROM events WHERE source_id = $1 AND `+cond, src, arg)
+			if err != nil {
+				return fmt.Errorf("load stored messages: %w", err)
+			}
+			for rows.Next() {
+				k := msgKey{source: src}
+				if err := rows.Scan(&k.id); err != nil {
+					rows.Close()
+					return err
+				}
+				r.seen[k] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("load stored messages: %w", err)
+			}
 		}
 	}
 	return nil
@@ -210,13 +265,25 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 		visitorID = v.id
 	}
 	if m.Type == tandem.TypeAlias {
-		contactID, err = r.alias(ctx, m)
+		if contactID, err = r.alias(ctx, m); err != nil {
+			return 0, 0, err
+		}
+		if v != nil && v.contactID == 0 {
+			// The browser that sent the alias is the person's too.
+			err = r.link(ctx, v, contactID)
+		}
 		return contactID, visitorID, err
 	}
-	if m.UserID == "" && m.Email == "" {
+	if m.UserID == "" && m.Email == "" && v.contactID == 0 {
 		// Only an anonymous id: the visitor stays anonymous until it identifies.
-		if m.Type == tandem.TypeIdentify && len(m.Traits) > 0 {
+		switch {
+		case m.Type == tandem.TypeIdentify && len(m.Traits) > 0:
 			if err := r.visitorTraits(ctx, v, m.Traits); err != nil {
+				return 0, 0, err
+			}
+		case m.Type == tandem.TypeGroup:
+			// The company is known before the person is; its people join it by domain.
+			if _, err := r.group(ctx, m); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -235,7 +302,8 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 		}
 	}
 	if target == 0 && v != nil && v.contactID != 0 && m.UserID == "" {
-		// An email from a browser that already belongs to a contact is that contact's.
+		// A browser that already belongs to a contact speaks for that contact, with or
+		// without a new email.
 		target = r.resolve(v.contactID)
 	}
 	if target == 0 {
@@ -253,24 +321,26 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 			return 0, 0, err
 		}
 	}
-	c, err := r.contact(ctx, target)
-	if err != nil {
-		return 0, 0, err
-	}
-	if m.Email != "" && c.email == "" {
-		c.email, c.dirty = m.Email, true
-	}
 	if v != nil && v.contactID == 0 {
 		if err := r.link(ctx, v, target); err != nil {
 			return 0, 0, err
 		}
 	}
+	if m.Email == "" && m.Type != tandem.TypeIdentify && m.Type != tandem.TypeGroup {
+		// Most traffic is track and page calls of known people: they change nothing
+		// about the contact, so its row is not read.
+		return target, visitorID, nil
+	}
+	c, err := r.contact(ctx, target)
+	if err != nil {
+		return 0, 0, err
+	}
+	if m.Email != "" && m.Email != c.email && (c.email == "" || m.Type == tandem.TypeIdentify) {
+		// An identify says what the person's address is now; other calls only fill a gap.
+		c.email, c.dirty = m.Email, true
+	}
 	switch m.Type {
 	case tandem.TypeIdentify:
-		if v != nil && v.traits != nil {
-			// What an anonymous visitor told about themselves before is theirs too.
-			mergeTraits(c.traits, v.traits, false)
-		}
 		mergeTraits(c.traits, m.Traits, true)
 		c.dirty = true
 	case tandem.TypeGroup:
@@ -295,17 +365,22 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 // alias merges the profile known as PreviousID (an anonymous id or an earlier user id)
 // into the contact of UserID.
 func (r *resolver) alias(ctx context.Context, m *tandem.Message) (int64, error) {
-	target := r.resolve(r.users[m.UserID])
+	target, prev := r.resolve(r.users[m.UserID]), r.resolve(r.users[m.PreviousID])
 	var err error
-	if target == 0 {
+	switch {
+	case target == 0 && prev != 0:
+		// A new user id for a known person: the contact keeps its id.
+		if target, err = r.claim(ctx, "user", m.UserID, prev, r.users); err != nil {
+			return 0, err
+		}
+	case target == 0:
 		if target, err = r.createContact(ctx); err != nil {
 			return 0, err
 		}
 		if target, err = r.claim(ctx, "user", m.UserID, target, r.users); err != nil {
 			return 0, err
 		}
-	}
-	if prev := r.resolve(r.users[m.PreviousID]); prev != 0 && prev != target {
+	case prev != 0 && prev != target:
 		if target, err = r.merge(ctx, prev, target); err != nil {
 			return 0, err
 		}
@@ -352,15 +427,31 @@ func (r *resolver) visitorTraits(ctx context.Context, v *visitor, traits map[str
 }
 
 // link makes an anonymous visitor the contact's and hands the contact the visitor's
-// earlier events.
+// earlier events, and the traits it told while anonymous where the contact has none.
 func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error {
 	v.contactID = contactID
-	if _, err := r.tx.ExecContext(ctx, `UPDATE visitors SET contact_id = $1 WHERE id = $2`, contactID, v.id); err != nil {
+	var raw string
+	if err := r.tx.QueryRowContext(ctx, `UPDATE visitors SET contact_id = $1 WHERE id = $2 RETURNING traits`, contactID, v.id).Scan(&raw); err != nil {
 		return fmt.Errorf("link visitor: %w", err)
 	}
 	if _, err := r.tx.ExecContext(ctx, `UPDATE events SET contact_id = $1 WHERE visitor_id = $2 AND contact_id IS NULL`, contactID, v.id); err != nil {
 		return fmt.Errorf("link visitor events: %w", err)
 	}
+	if v.traits == nil { // not changed in this transaction, so the stored ones are current
+		v.traits = map[string]any{}
+		if err := json.Unmarshal([]byte(raw), &v.traits); err != nil {
+			return fmt.Errorf("visitor traits: %w", err)
+		}
+	}
+	if len(v.traits) == 0 {
+		return nil
+	}
+	c, err := r.contact(ctx, contactID)
+	if err != nil {
+		return err
+	}
+	mergeTraits(c.traits, v.traits, false)
+	c.dirty = true
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -146,11 +147,17 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	gd := goose.DialectSQLite3
+	gd, opts := goose.DialectSQLite3, []goose.ProviderOption(nil)
 	if db.dialect.name() == "postgres" {
-		gd = goose.DialectPostgres
+		// Nodes that start together would otherwise apply the same migration at once,
+		// and all but one fail. The lock is polled each second for up to five minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return 0, fmt.Errorf("migrations: %w", err)
+		}
+		gd, opts = goose.DialectPostgres, append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(gd, db.write, fsys)
+	p, err := goose.NewProvider(gd, db.write, fsys, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}

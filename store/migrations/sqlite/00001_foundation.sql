@@ -24,8 +24,11 @@ CREATE TABLE accounts (
     updated_at INTEGER NOT NULL
 );
 
+-- AUTOINCREMENT: a merged contact's id keeps pointing at the survivor through
+-- contact_merges, so it must never be handed out again, as SQLite would otherwise do
+-- with the largest id once its row is gone.
 CREATE TABLE contacts (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     email TEXT,
     traits TEXT NOT NULL DEFAULT '{}',
     account_id INTEGER REFERENCES accounts (id),
