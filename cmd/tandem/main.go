@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -93,10 +94,14 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parse applies TANDEM_* environment variables as defaults, then the command line, so
-// that a flag given on the command line wins.
-func parse(fs *flag.FlagSet, args []string) error {
+// that a flag given on the command line wins. The flags named in argsOnly are read from
+// the command line alone.
+func parse(fs *flag.FlagSet, args []string, argsOnly ...string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
+		if slices.Contains(argsOnly, f.Name) {
+			return
+		}
 		env := "TANDEM_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		f.Usage += " (env " + env + ")"
 		if v, ok := os.LookupEnv(env); ok && err == nil {

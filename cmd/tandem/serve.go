@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"time"
 
 	"tandem"
@@ -117,7 +118,7 @@ func redact(dsn string) string {
 	if !store.IsPostgres(dsn) {
 		return dsn
 	}
-	if u, err := parseURL(dsn); err == nil {
+	if u, err := url.Parse(dsn); err == nil {
 		return u.Redacted()
 	}
 	return "postgres://…"
