@@ -34,8 +34,12 @@ type Message struct {
 	Properties json.RawMessage
 	Context    json.RawMessage
 	// Timestamp is when the event happened, corrected for the client's clock skew.
-	Timestamp  time.Time
-	ReceivedAt time.Time
+	Timestamp time.Time
+	// ClientTimestamp is the timestamp as the client sent it (zero if it sent none). A
+	// client's retry repeats it along with the MessageID, and it keeps the dedupe index
+	// ordered by time, so that new entries land together instead of all over the index.
+	ClientTimestamp time.Time
+	ReceivedAt      time.Time
 }
 
 // Outcome is what became of one message handed to an Ingester.

@@ -336,7 +336,7 @@ func convert(w *wire, raw []byte, env Envelope, sourceID int64, receivedAt time.
 			m.Email = e
 		}
 	}
-	if m.Timestamp, err = eventTime(w, env, receivedAt); err != nil {
+	if m.Timestamp, m.ClientTimestamp, err = eventTime(w, env, receivedAt); err != nil {
 		var te *timeError
 		if errors.As(err, &te) {
 			return fail("/"+te.field, "%v", te.err)
@@ -376,31 +376,32 @@ func (e *timeError) Error() string { return e.field + ": " + e.err.Error() }
 
 // eventTime corrects the client's timestamp for the skew of its clock the way Segment
 // does: when the client says when it sent the message, the event happened
-// (sentAt - timestamp) before the server received it.
-func eventTime(w *wire, env Envelope, receivedAt time.Time) (time.Time, error) {
+// (sentAt - timestamp) before the server received it. It also returns the timestamp as
+// the client gave it.
+func eventTime(w *wire, env Envelope, receivedAt time.Time) (corrected, given time.Time, err error) {
 	field, ts := "timestamp", w.Timestamp
 	if ts == "" {
 		field, ts = "originalTimestamp", w.OriginalTimestamp
 	}
 	if ts == "" {
-		return receivedAt, nil
+		return receivedAt, time.Time{}, nil
 	}
 	t, err := parseTime(ts)
 	if err != nil {
-		return time.Time{}, &timeError{field, err}
+		return time.Time{}, time.Time{}, &timeError{field, err}
 	}
-	sentField, sent := "sentAt", w.SentAt
+	sent := w.SentAt
 	if sent == "" {
 		sent = env.SentAt
 	}
 	if sent == "" {
-		return t.UTC(), nil
+		return t.UTC(), t.UTC(), nil
 	}
 	s, err := parseTime(sent)
 	if err != nil {
-		return time.Time{}, &timeError{sentField, err}
+		return time.Time{}, time.Time{}, &timeError{"sentAt", err}
 	}
-	return receivedAt.Add(-s.Sub(t)).UTC(), nil
+	return receivedAt.Add(-s.Sub(t)).UTC(), t.UTC(), nil
 }
 
 func parseTime(s string) (time.Time, error) {

@@ -15,7 +15,8 @@ type dialect interface {
 	// in returns a condition that col is one of the strings bound to parameter n, and
 	// the parameter's value.
 	in(col string, n int, values []string) (string, any)
-	// insertEvents inserts rows, skipping those whose (source_id, message_id) exists,
+	// insertEvents inserts rows, skipping those whose (source_id, client_ts, message_id)
+	// exists,
 	// and reports which rows were inserted.
 	insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error)
 	// lockIngest waits until no other ingest transaction runs, in any process, and
@@ -37,6 +38,7 @@ type eventRow struct {
 	properties  []byte
 	context     []byte
 	timestamp   int64
+	clientTS    int64
 	receivedAt  int64
 }
 
@@ -62,8 +64,8 @@ func (sqlite) lockIngest(context.Context, *sql.Tx) error { return nil }
 
 func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
-		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`)
+		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +73,7 @@ func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]
 	stored := make([]bool, len(rows))
 	for i, r := range rows {
 		res, err := stmt.ExecContext(ctx, r.sourceID, r.messageID, r.typ, r.event, r.name, r.userID,
-			r.anonymousID, nullID(r.contactID), nullID(r.visitorID), r.properties, r.context, r.timestamp, r.receivedAt)
+			r.anonymousID, nullID(r.contactID), nullID(r.visitorID), string(r.properties), string(r.context), r.timestamp, r.clientTS, r.receivedAt)
 		if err != nil {
 			return nil, fmt.Errorf("insert event %q: %w", r.messageID, err)
 		}
@@ -117,23 +119,23 @@ func (postgres) lockIngest(ctx context.Context, tx *sql.Tx) error {
 func (postgres) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
 	n := len(rows)
 	var (
-		src, contact, visitor, ts, recv = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		mid, typ, ev, nm, uid, aid      = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		props, ctxs                     = make([]string, n), make([]string, n)
+		src, contact, visitor, ts, cts, recv = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		mid, typ, ev, nm, uid, aid           = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		props, ctxs                          = make([]string, n), make([]string, n)
 	)
 	for i, r := range rows {
-		src[i], contact[i], visitor[i], ts[i], recv[i] = r.sourceID, r.contactID, r.visitorID, r.timestamp, r.receivedAt
+		src[i], contact[i], visitor[i], ts[i], cts[i], recv[i] = r.sourceID, r.contactID, r.visitorID, r.timestamp, r.clientTS, r.receivedAt
 		mid[i], typ[i], ev[i], nm[i], uid[i], aid[i] = r.messageID, r.typ, r.event, r.name, r.userID, r.anonymousID
 		props[i], ctxs[i] = string(r.properties), string(r.context)
 	}
 	q, err := tx.QueryContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
-		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, received_at)
-		SELECT s, m, t, e, n, u, a, NULLIF(c, 0), NULLIF(v, 0), p::jsonb, x::jsonb, ts, r
+		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at)
+		SELECT s, m, t, e, n, u, a, NULLIF(c, 0), NULLIF(v, 0), p::jsonb, x::jsonb, ts, cts, r
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
-			AS u(s, m, t, e, n, u, a, c, v, p, x, ts, r)
-		ON CONFLICT DO NOTHING RETURNING source_id, message_id`,
-		src, mid, typ, ev, nm, uid, aid, contact, visitor, props, ctxs, ts, recv)
+			$8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[])
+			AS u(s, m, t, e, n, u, a, c, v, p, x, ts, cts, r)
+		ON CONFLICT DO NOTHING RETURNING source_id, client_ts, message_id`,
+		src, mid, typ, ev, nm, uid, aid, contact, visitor, props, ctxs, ts, cts, recv)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
@@ -141,7 +143,7 @@ func (postgres) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) (
 	inserted := make(map[msgKey]bool, n)
 	for q.Next() {
 		var k msgKey
-		if err := q.Scan(&k.source, &k.id); err != nil {
+		if err := q.Scan(&k.source, &k.ts, &k.id); err != nil {
 			return nil, err
 		}
 		inserted[k] = true
@@ -151,7 +153,7 @@ func (postgres) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) (
 	}
 	stored := make([]bool, n)
 	for i, r := range rows {
-		k := msgKey{r.sourceID, r.messageID}
+		k := r.key()
 		if inserted[k] { // the first of several copies in one group is the stored one
 			stored[i] = true
 			delete(inserted, k)
@@ -160,10 +162,14 @@ func (postgres) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) (
 	return stored, nil
 }
 
+// msgKey identifies a message for deduplication: a retry repeats all three.
 type msgKey struct {
 	source int64
+	ts     int64
 	id     string
 }
+
+func (r *eventRow) key() msgKey { return msgKey{r.sourceID, r.clientTS, r.messageID} }
 
 // placeholders returns "$from, $from+1, ..., $from+n-1".
 func placeholders(from, n int) string {

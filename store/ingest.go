@@ -42,14 +42,14 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 				sourceID: m.SourceID, messageID: m.MessageID, typ: m.Type, event: m.Event, name: m.Name,
 				userID: m.UserID, anonymousID: m.AnonymousID,
 				properties: orEmpty(m.Properties), context: orEmpty(m.Context),
-				timestamp: micros(m.Timestamp), receivedAt: micros(m.ReceivedAt),
+				timestamp: micros(m.Timestamp), clientTS: clientTS(m), receivedAt: micros(m.ReceivedAt),
 			}
 			if writesTraits(m) {
 				// A client retrying an old identify must not undo what later calls said,
 				// so a repeated message is not applied; its insert below finds it a
 				// duplicate. Only calls that write traits can do harm that way, so track
 				// and page calls are not looked up.
-				k := msgKey{m.SourceID, m.MessageID}
+				k := rows[i].key()
 				if r.seen[k] {
 					continue
 				}
@@ -119,6 +119,14 @@ func writesTraits(m *tandem.Message) bool {
 	return m.Type == tandem.TypeIdentify || m.Type == tandem.TypeGroup
 }
 
+// clientTS is the client's timestamp of m in microseconds, or zero if it sent none.
+func clientTS(m *tandem.Message) int64 {
+	if m.ClientTimestamp.IsZero() {
+		return 0
+	}
+	return micros(m.ClientTimestamp)
+}
+
 // orEmpty returns raw, or an empty object for a message built without one.
 func orEmpty(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 {
@@ -162,10 +170,10 @@ func (r *resolver) preload(ctx context.Context, msgs []*tandem.Message) error {
 			*list = append(*list, v)
 		}
 	}
-	traitMsgs := map[int64][]string{} // source → ids of its messages that write traits
+	var traitMsgs []msgKey // the messages that write traits
 	for _, m := range msgs {
 		if writesTraits(m) {
-			traitMsgs[m.SourceID] = append(traitMsgs[m.SourceID], m.MessageID)
+			traitMsgs = append(traitMsgs, msgKey{m.SourceID, clientTS(m), m.MessageID})
 		}
 		add(&users, "u", m.UserID)
 		add(&emails, "e", m.Email)
@@ -206,24 +214,19 @@ func (r *resolver) preload(ctx context.Context, msgs []*tandem.Message) error {
 			return fmt.Errorf("load visitors: %w", err)
 		}
 	}
-	for src, ids := range traitMsgs {
-		for chunk := range slices.Chunk(ids, 5000) {
-			cond, arg := r.db.dialect.in("message_id", 2, chunk)
-			rows, err := r.tx.QueryContext(ctx, `SELECT message_id FROM events WHERE source_id = $1 AND `+cond, src, arg)
-			if err != nil {
+	if len(traitMsgs) > 0 {
+		stmt, err := r.tx.PrepareContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE source_id = $1 AND client_ts = $2 AND message_id = $3)`)
+		if err != nil {
+			return fmt.Errorf("load stored messages: %w", err)
+		}
+		defer stmt.Close()
+		for _, k := range traitMsgs {
+			var stored bool
+			if err := stmt.QueryRowContext(ctx, k.source, k.ts, k.id).Scan(&stored); err != nil {
 				return fmt.Errorf("load stored messages: %w", err)
 			}
-			for rows.Next() {
-				k := msgKey{source: src}
-				if err := rows.Scan(&k.id); err != nil {
-					rows.Close()
-					return err
-				}
+			if stored {
 				r.seen[k] = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return fmt.Errorf("load stored messages: %w", err)
 			}
 		}
 	}

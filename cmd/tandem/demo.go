@@ -468,7 +468,7 @@ func (d *demoData) produce(ctx context.Context, sourceID int64, groups chan<- *d
 		at := d.begin.Add(time.Duration(t)*time.Second + time.Duration(er.IntN(1000))*time.Millisecond)
 		m := &tandem.Message{
 			SourceID: sourceID, MessageID: d.messageID(p, k), AnonymousID: d.anonymousID(p),
-			Timestamp: at, ReceivedAt: at.Add(time.Duration(40+er.IntN(400)) * time.Millisecond), // as if just sent
+			Timestamp: at, ClientTimestamp: at, ReceivedAt: at.Add(time.Duration(40+er.IntN(400)) * time.Millisecond), // as if just sent
 		}
 		ev := &demoEvent{m: m, g: g, person: p, seq: k, newSession: newSession}
 		switch {
