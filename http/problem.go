@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"tandem"
@@ -47,7 +48,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		p.Status = http.StatusInternalServerError
 	}
 	p.Title = http.StatusText(p.Status)
-	if e, ok := err.(*tandem.Error); ok && len(e.Fields) > 0 {
+	if e := (*tandem.Error)(nil); errors.As(err, &e) && len(e.Fields) > 0 {
 		p.Errors = e.Fields
 	}
 	s.writeProblem(w, p)

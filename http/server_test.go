@@ -34,7 +34,7 @@ type testServer struct {
 func newTestServer(tb testing.TB) *testServer {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(tb.TempDir(), "tandem.db"), store.Options{})
+	db, err := store.Open(ctx, filepath.Join(tb.TempDir(), "tandem.db"), store.Options{Ingester: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -375,11 +375,12 @@ func TestContactsAPI(t *testing.T) {
 	}
 	var acc struct {
 		tandem.Account
-		Contacts []tandem.Contact
+		Contacts     []tandem.Contact
+		ContactsNext *string `json:"contacts_next"`
 	}
 	ts.mustJSON(t, ts.api(t, "GET", fmt.Sprintf("/api/v1/accounts/%d", *c.AccountID), adminSecret, ""), 200, &acc)
-	if acc.Domain != "globex.test" || len(acc.Contacts) != 25 {
-		t.Errorf("account %q with %d contacts, want globex.test with 25", acc.Domain, len(acc.Contacts))
+	if acc.Domain != "globex.test" || len(acc.Contacts) != 25 || acc.ContactsNext != nil {
+		t.Errorf("account %q with %d contacts, contacts_next %v; want globex.test with 25 and no next page", acc.Domain, len(acc.Contacts), acc.ContactsNext)
 	}
 
 	var p problemDoc
@@ -446,5 +447,145 @@ func TestCORSPreflight(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Errorf("preflight: %d, allow-origin %q; want 204, *", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+func TestGzipBombIsRefused(t *testing.T) {
+	ts := newTestServer(t)
+	// Valid-looking JSON that inflates to 50 MB: the limit must apply to what the body
+	// inflates to, and stop reading there.
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"batch":[`))
+	zw.Write(make([]byte, 50<<20))
+	zw.Close()
+	bomb := buf.Bytes()
+	for _, path := range []string{"/v1/batch", "/v1/track"} {
+		t.Run(path, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", ts.URL+path, bytes.NewReader(bomb))
+			req.SetBasicAuth(ts.writeKey, "")
+			req.Header.Set("Content-Encoding", "gzip")
+			start := time.Now()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p problemDoc
+			ts.mustJSON(t, resp, 413, &p)
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v to refuse a %d-byte gzip bomb, want it refused once the limit is passed", d, len(bomb))
+			}
+			if p.Code != "too_large" {
+				t.Errorf("code = %q, want too_large", p.Code)
+			}
+		})
+	}
+	if n, err := ts.db.CountEvents(context.Background()); err != nil || n != 0 {
+		t.Errorf("events = %d, %v; want 0", n, err)
+	}
+	if n := ts.contactCount(t); n != 0 {
+		t.Errorf("contacts = %d, want 0", n)
+	}
+}
+
+func TestEventsBefore1970Page(t *testing.T) {
+	ts := newTestServer(t)
+	// The cursor carries the time in microseconds since 1970, which is negative or zero
+	// for these.
+	stamps := []string{"1969-07-20T20:17:40Z", "1969-12-31T23:59:59.999999Z", "1969-01-01T00:00:00Z", "1970-01-01T00:00:00Z"}
+	var b strings.Builder
+	b.WriteString(`{"batch":[`)
+	for i, s := range stamps {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"type":"track","userId":"u1","event":"E%d","messageId":"old-%d","timestamp":%q}`, i, i, s)
+	}
+	b.WriteString(`]}`)
+	ts.mustJSON(t, ts.track(t, "/v1/batch", b.String()), 200, nil)
+
+	var contacts struct{ Data []tandem.Contact }
+	ts.mustJSON(t, ts.api(t, "GET", "/api/v1/contacts", adminSecret, ""), 200, &contacts)
+	if len(contacts.Data) != 1 {
+		t.Fatalf("contacts = %d, want 1", len(contacts.Data))
+	}
+	var got []time.Time
+	cursor := ""
+	for range len(stamps) + 2 {
+		var page struct {
+			Data       []tandem.Event
+			NextCursor *string `json:"next_cursor"`
+		}
+		path := fmt.Sprintf("/api/v1/contacts/%d/events?limit=1&cursor=%s", contacts.Data[0].ID, cursor)
+		ts.mustJSON(t, ts.api(t, "GET", path, adminSecret, ""), 200, &page)
+		for _, e := range page.Data {
+			got = append(got, e.Timestamp)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	want := []string{"1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", "1969-07-20T20:17:40Z", "1969-01-01T00:00:00Z"}
+	if len(got) != len(want) {
+		t.Fatalf("paged through %d events %v, want %d", len(got), got, len(want))
+	}
+	for i, w := range want {
+		if s := got[i].UTC().Format(time.RFC3339Nano); s != w {
+			t.Errorf("event %d at %s, want %s (newest first)", i, s, w)
+		}
+	}
+}
+
+func TestAccountPagesItsContacts(t *testing.T) {
+	ts := newTestServer(t)
+	var b strings.Builder
+	b.WriteString(`{"batch":[`)
+	for i := range 150 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"type":"identify","userId":"u%d","traits":{"email":"p%d@initech.test"}}`, i, i)
+	}
+	b.WriteString(`]}`)
+	ts.mustJSON(t, ts.track(t, "/v1/batch", b.String()), 200, nil)
+
+	var one struct{ Data []tandem.Contact }
+	ts.mustJSON(t, ts.api(t, "GET", "/api/v1/contacts?email=p0@initech.test", adminSecret, ""), 200, &one)
+	if len(one.Data) != 1 || one.Data[0].AccountID == nil {
+		t.Fatalf("contact p0 = %+v, want one with an account", one.Data)
+	}
+	var acc struct {
+		Contacts     []tandem.Contact
+		ContactsNext *string `json:"contacts_next"`
+	}
+	ts.mustJSON(t, ts.api(t, "GET", fmt.Sprintf("/api/v1/accounts/%d", *one.Data[0].AccountID), adminSecret, ""), 200, &acc)
+	if len(acc.Contacts) != 100 || acc.ContactsNext == nil {
+		t.Fatalf("account: %d contacts, contacts_next %v; want 100 and a link", len(acc.Contacts), acc.ContactsNext)
+	}
+	seen := map[int64]bool{}
+	for _, c := range acc.Contacts {
+		seen[c.ID] = true
+	}
+	next := *acc.ContactsNext
+	for range 5 {
+		var page struct {
+			Data       []tandem.Contact
+			NextCursor *string `json:"next_cursor"`
+		}
+		ts.mustJSON(t, ts.api(t, "GET", next, adminSecret, ""), 200, &page)
+		for _, c := range page.Data {
+			if seen[c.ID] {
+				t.Errorf("contact %d listed twice", c.ID)
+			}
+			seen[c.ID] = true
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		next = fmt.Sprintf("/api/v1/contacts?account_id=%d&cursor=%s", *one.Data[0].AccountID, *page.NextCursor)
+	}
+	if len(seen) != 150 {
+		t.Errorf("account page and listing gave %d contacts, want 150", len(seen))
 	}
 }

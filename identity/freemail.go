@@ -1,18 +1,13 @@
 package identity
 
-// freeMailBrands are providers that register the same name under many country domains;
-// any domain whose first label is one of these is free mail.
+// freeMailBrands are consumer mail providers that register the same name under many
+// country domains (yahoo.co.uk, hotmail.fr, gmx.at). Only names that no company would
+// plausibly use as its own domain belong here: "mail", "web", "orange" or "free" do not.
 var freeMailBrands = map[string]bool{
 	"gmail": true, "googlemail": true, "yahoo": true, "ymail": true, "hotmail": true,
-	"outlook": true, "live": true, "msn": true, "aol": true, "gmx": true, "yandex": true,
-	"mail": true, "web": true, "libero": true, "virgilio": true, "orange": true, "wanadoo": true,
-	"laposte": true, "free": true, "sfr": true, "t-online": true, "freenet": true, "rediffmail": true,
-	"rocketmail": true, "zoho": true, "zohomail": true, "icloud": true, "protonmail": true,
-	"proton": true, "tutanota": true, "tuta": true, "seznam": true, "naver": true, "hanmail": true,
-	"qq": true, "163": true, "126": true, "sina": true, "sohu": true, "bol": true, "uol": true,
-	"terra": true, "interia": true, "onet": true, "wp": true, "o2": true, "abv": true,
-	"rambler": true, "inbox": true, "lycos": true, "excite": true, "mailinator": true,
-	"guerrillamail": true, "10minutemail": true, "temp-mail": true, "yopmail": true,
+	"outlook": true, "aol": true, "gmx": true, "yandex": true, "rediffmail": true,
+	"rocketmail": true, "hanmail": true, "mailinator": true, "yopmail": true,
+	"guerrillamail": true,
 }
 
 // freeMail are single free or disposable mail domains, including those of internet
@@ -61,5 +56,22 @@ var freeMail = map[string]bool{
 	"mohmal.com": true, "emailondeck.com": true, "mintemail.com": true, "fakeinbox.com": true,
 	"tempail.com": true, "spamgourmet.com": true, "mailnesia.com": true, "33mail.com": true,
 	"duck.com": true, "simplelogin.com": true, "anonaddy.com": true, "relay.firefox.com": true,
-	"privaterelay.appleid.com": true, "gmx.us": true, "outlook.fr": true, "hotmail.co.uk": true,
+	"privaterelay.appleid.com": true, "gmx.us": true,
+	// Country domains of the big providers. The brand rule in IsFreeMail covers most of
+	// these too; listing them keeps the common ones explicit.
+	"yahoo.co.uk": true, "yahoo.fr": true, "yahoo.de": true, "yahoo.es": true, "yahoo.it": true,
+	"yahoo.ca": true, "yahoo.com.au": true, "yahoo.com.br": true, "yahoo.com.mx": true,
+	"yahoo.com.ar": true, "yahoo.co.id": true, "yahoo.com.sg": true, "yahoo.com.ph": true,
+	"yahoo.ie": true, "yahoo.se": true, "yahoo.gr": true, "yahoo.co.nz": true,
+	"hotmail.fr": true, "hotmail.de": true, "hotmail.it": true, "hotmail.es": true,
+	"hotmail.co.uk": true, "hotmail.nl": true, "hotmail.be": true, "hotmail.ca": true,
+	"hotmail.com.br": true, "hotmail.com.ar": true, "hotmail.com.au": true,
+	"outlook.fr": true, "outlook.de": true, "outlook.es": true, "outlook.it": true,
+	"outlook.co.uk": true, "outlook.com.br": true, "outlook.com.au": true, "outlook.jp": true,
+	"live.co.uk": true, "live.fr": true, "live.de": true, "live.it": true, "live.nl": true,
+	"live.ca": true, "live.be": true, "live.com.au": true, "live.com.mx": true, "live.se": true,
+	"msn.co.uk": true, "gmx.fr": true, "gmx.it": true, "gmx.es": true, "gmx.co.uk": true,
+	"gmx.ca": true, "gmx.li": true, "yandex.ua": true, "yandex.by": true, "yandex.kz": true,
+	"yandex.com.tr": true, "aol.co.uk": true, "aol.fr": true, "aol.de": true,
+	"googlemail.co.uk": true,
 }

@@ -47,11 +47,26 @@ func IsFreeMail(domain string) bool {
 	if freeMail[domain] {
 		return true
 	}
-	// Providers with a domain per country: yahoo.co.uk, hotmail.fr, gmx.de, ...
-	if i := strings.IndexByte(domain, '.'); i > 0 && freeMailBrands[domain[:i]] {
-		return true
+	// Providers with a domain per country: yahoo.com.ar, gmx.at, ... A company may well
+	// live at outlook.acme.com or gmail.example.org, so the brand counts only when what
+	// follows it is a public suffix, not a domain of its own.
+	brand, suffix, ok := strings.Cut(domain, ".")
+	return ok && freeMailBrands[brand] && isPublicSuffix(suffix)
+}
+
+// isPublicSuffix reports whether s looks like a country or generic public suffix such
+// as "fr", "com" or "co.uk": one or two labels, each of two or three letters.
+func isPublicSuffix(s string) bool {
+	labels := strings.Split(s, ".")
+	if len(labels) > 2 {
+		return false
 	}
-	return false
+	for _, l := range labels {
+		if len(l) < 2 || len(l) > 3 || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Domain returns the bare host of a website given as a URL or a host name

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"tandem"
 	"tandem/metrics"
@@ -15,8 +17,9 @@ import (
 // gate is an Ingester that holds each commit until released and records group sizes,
 // so a test can see what the committer groups together.
 type gate struct {
-	mu      sync.Mutex
-	groups  []int
+	mu      sync.Mutex // guards groups, failed and seen
+	groups  []int      // sizes of the commits that succeeded, in order
+	failed  []int      // sizes of the commits that failed, in order
 	seen    map[string]bool
 	entered chan struct{}
 	release chan struct{}
@@ -31,6 +34,7 @@ func (g *gate) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Out
 	out := make([]tandem.Outcome, len(msgs))
 	for i, m := range msgs {
 		if m.MessageID == g.poison {
+			g.failed = append(g.failed, len(msgs))
 			return nil, errors.New("poisoned")
 		}
 		out[i] = tandem.Stored
@@ -47,6 +51,18 @@ func (g *gate) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Out
 
 func newGate() *gate {
 	return &gate{seen: map[string]bool{}, entered: make(chan struct{}, 100), release: make(chan struct{}, 100)}
+}
+
+// waitQueued waits until n requests wait in c's queue.
+func waitQueued(tb testing.TB, c *Committer, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(c.queue) < n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d requests queued after 5 s, want %d", len(c.queue), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func msgs(ids ...string) []*tandem.Message {
@@ -76,9 +92,7 @@ func TestCommitterGroupsWaitingRequests(t *testing.T) {
 	<-g.entered // the first commit is under way; the next requests queue behind it
 	submit("b", "c")
 	submit("d")
-	for len(c.queue) < 2 {
-		// wait until both are queued
-	}
+	waitQueued(t, c, 2)
 	g.release <- struct{}{}
 	<-g.entered
 	g.release <- struct{}{}
@@ -93,25 +107,33 @@ func TestCommitterIsolatesAFailingRequest(t *testing.T) {
 	g.poison = "bad"
 	c := NewCommitter(g, 0, metrics.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer c.Close()
-	for range 10 {
-		g.release <- struct{}{}
-	}
-	go func() {
-		for range g.entered {
-		}
-	}()
+
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i, ids := range [][]string{{"x"}, {"bad"}, {"y"}} {
+	submit := func(ids ...string) *error {
+		err := new(error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = c.Submit(context.Background(), msgs(ids...))
+			_, *err = c.Submit(context.Background(), msgs(ids...))
 		}()
+		return err
+	}
+	first := submit("w")
+	<-g.entered // the first commit is held, so the next three queue behind it and share one
+	x, bad, y := submit("x"), submit("bad"), submit("y")
+	waitQueued(t, c, 3)
+	for range 5 { // the first commit, the group of three, then each of the three alone
+		g.release <- struct{}{}
 	}
 	wg.Wait()
-	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
-		t.Errorf("errors = %v, want only the poisoned request to fail", errs)
+	if *first != nil || *x != nil || *bad == nil || *y != nil {
+		t.Errorf("errors w=%v x=%v bad=%v y=%v, want only the poisoned request to fail", *first, *x, *bad, *y)
+	}
+	if !slices.Equal(g.failed, []int{3, 1}) {
+		t.Errorf("failed commits = %v, want [3 1]: the group of three, then the poisoned request alone", g.failed)
+	}
+	if !slices.Equal(g.groups, []int{1, 1, 1}) {
+		t.Errorf("commits = %v, want [1 1 1]: the first request, then the two good ones one by one", g.groups)
 	}
 }
 

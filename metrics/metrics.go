@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -117,15 +118,19 @@ func (h *Histogram) Observe(v float64) {
 }
 
 func (h *Histogram) write(w io.Writer, name string) {
+	// Copy under the lock and write without it: a slow scraper must not hold up Observe,
+	// which the ingest committer calls on every commit.
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	counts := slices.Clone(h.counts)
+	sum, total := h.sum, h.total
+	h.mu.Unlock()
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s histogram\n", name, h.help, name)
 	var cum uint64
 	for i, b := range h.bounds {
-		cum += h.counts[i]
+		cum += counts[i]
 		fmt.Fprintf(w, "%s_bucket{le=%q} %d\n", name, formatFloat(b), cum)
 	}
-	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %s\n%s_count %d\n", name, h.total, name, formatFloat(h.sum), name, h.total)
+	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %s\n%s_count %d\n", name, total, name, formatFloat(sum), name, total)
 }
 
 func formatFloat(f float64) string {

@@ -91,7 +91,7 @@ func (r *resolver) group(ctx context.Context, m *tandem.Message) (int64, error) 
 	}
 	raw, err := json.Marshal(traits)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("group %q traits: %w", m.GroupID, err)
 	}
 	var d any
 	if newDomain != "" {

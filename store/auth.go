@@ -80,7 +80,7 @@ func (db *DB) Sources(ctx context.Context) ([]*tandem.Source, error) {
 			created int64
 		)
 		if err := rows.Scan(&s.ID, &s.Name, &created); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sources: %w", err)
 		}
 		s.CreatedAt = fromMicros(created)
 		list = append(list, &s)

@@ -39,7 +39,7 @@ func (c *idCache) fillVisitors(keys []string, dst map[string]*visitor) []string 
 	missing := keys[:0]
 	for _, k := range keys {
 		if v, ok := c.visitors[k]; ok {
-			dst[k] = &visitor{id: v.id, contactID: v.contactID}
+			dst[k] = &visitor{id: v.id, contactID: v.contactID, accountID: v.accountID}
 		} else {
 			missing = append(missing, k)
 		}
@@ -62,8 +62,11 @@ func (c *idCache) remember(r *resolver) {
 	for k, id := range r.emails {
 		c.emails[k] = id
 	}
+	for _, k := range r.releasedEmails {
+		delete(c.emails, k)
+	}
 	for k, v := range r.visitors {
-		c.visitors[k] = visitor{id: v.id, contactID: v.contactID}
+		c.visitors[k] = visitor{id: v.id, contactID: v.contactID, accountID: v.accountID}
 	}
 	for k, id := range r.domains {
 		c.domains[k] = id

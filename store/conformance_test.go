@@ -53,6 +53,10 @@ func TestConformance(t *testing.T) {
 		{"GroupCreatesAccount", testGroupCreatesAccount},
 		{"GroupAttachesToDomainAccount", testGroupAttachesToDomainAccount},
 		{"AnonymousGroup", testAnonymousGroup},
+		{"AnonymousGroupFollowsVisitor", testAnonymousGroupFollowsVisitor},
+		{"SignupAfterNewsletter", testSignupAfterNewsletter},
+		{"AliasOfEmailOnlyVisitor", testAliasOfEmailOnlyVisitor},
+		{"SharedDeviceKeepsPeopleApart", testSharedDeviceKeepsPeopleApart},
 		{"IdentifyTraitsMerge", testIdentifyTraitsMerge},
 		{"ContactsPagination", testContactsPagination},
 		{"ContactEventsPaging", testContactEventsPaging},
@@ -211,10 +215,17 @@ func testIdentifyChangesEmail(t *testing.T, db *store.DB) {
 	if c.Email != "ada@initech.test" {
 		t.Errorf("Email = %q after identify changed it, want ada@initech.test", c.Email)
 	}
-	for _, e := range []string{"ada@acme.test", "ada@initech.test"} {
-		if got := mustContactByEmail(t, db, e); got.ID != c.ID {
-			t.Errorf("contact of %s = %d, want %d", e, got.ID, c.ID)
-		}
+	if got := mustContactByEmail(t, db, "ada@initech.test"); got.ID != c.ID {
+		t.Errorf("contact of the new address = %d, want %d", got.ID, c.ID)
+	}
+	// The old address no longer names Ada: whoever identifies with it next (a typo
+	// corrected, an inbox handed on) is someone else, not merged into her.
+	mustIngest(t, db, identifyMessage(src, "user-2", "", map[string]any{"email": "ada@acme.test"}))
+	if n := mustCountContacts(t, db); n != 2 {
+		t.Errorf("CountContacts = %d after another user took the old address, want 2", n)
+	}
+	if got := mustContactByUserID(t, db, "user-1"); got.Email != "ada@initech.test" {
+		t.Errorf("Ada's email = %q, want ada@initech.test", got.Email)
 	}
 }
 
@@ -500,6 +511,68 @@ func testAnonymousGroup(t *testing.T, db *store.DB) {
 	}
 	if a := mustAccount(t, db, *c.AccountID); a.Name != "Globex" || a.GroupID != "org-7" {
 		t.Errorf("account = name %q, group %q; want the one of the anonymous group call", a.Name, a.GroupID)
+	}
+}
+
+// testAnonymousGroupFollowsVisitor: the company a visitor named while anonymous is
+// theirs once they identify, even with a free-mail address that matches no domain.
+func testAnonymousGroupFollowsVisitor(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	g := groupMessage(src, "", "org-7", map[string]any{"name": "Globex"})
+	g.AnonymousID = "anon-1"
+	mustIngest(t, db, g)
+	mustIngest(t, db, identifyMessage(src, "user-1", "anon-1", map[string]any{"email": "hank@gmail.com"}))
+	c := mustContactByUserID(t, db, "user-1")
+	if c.AccountID == nil {
+		t.Fatal("the contact has no account, want Globex from the anonymous group call")
+	}
+	if a := mustAccount(t, db, *c.AccountID); a.GroupID != "org-7" {
+		t.Errorf("account group = %q, want org-7", a.GroupID)
+	}
+}
+
+// testSignupAfterNewsletter: a visitor gives an email (a newsletter form), then signs
+// up and gets a user id. That is one person.
+func testSignupAfterNewsletter(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "", "anon-1", map[string]any{"email": "ada@acme.test"}))
+	mustIngest(t, db, identifyMessage(src, "user-9", "anon-1", map[string]any{"plan": "trial"}))
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Fatalf("CountContacts = %d, want 1", n)
+	}
+	if c := mustContactByUserID(t, db, "user-9"); c.Email != "ada@acme.test" || c.Traits["plan"] != "trial" {
+		t.Errorf("contact = %s %v, want ada@acme.test with plan trial", c.Email, c.Traits)
+	}
+}
+
+// testAliasOfEmailOnlyVisitor: alias from an anonymous id whose profile became a
+// contact by email joins that contact to the user id.
+func testAliasOfEmailOnlyVisitor(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "", "anon-1", map[string]any{"email": "ada@acme.test"}))
+	a := aliasMessage(src, "anon-1", "user-9")
+	a.AnonymousID = "anon-1"
+	mustIngest(t, db, a)
+	mustIngest(t, db, trackMessage(src, "user-9", "", "Trial Started"))
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Fatalf("CountContacts = %d, want 1", n)
+	}
+	if c := mustContactByUserID(t, db, "user-9"); c.Email != "ada@acme.test" {
+		t.Errorf("user-9's email = %q, want ada@acme.test", c.Email)
+	}
+}
+
+// testSharedDeviceKeepsPeopleApart: a second person signing in on a browser that
+// belongs to someone with a user id is someone else.
+func testSharedDeviceKeepsPeopleApart(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "user-1", "anon-1", map[string]any{"email": "ada@acme.test"}))
+	mustIngest(t, db, identifyMessage(src, "user-2", "anon-1", map[string]any{"email": "bob@acme.test"}))
+	if n := mustCountContacts(t, db); n != 2 {
+		t.Fatalf("CountContacts = %d, want 2", n)
+	}
+	if c := mustContactByUserID(t, db, "user-1"); c.Email != "ada@acme.test" {
+		t.Errorf("user-1's email = %q, want ada@acme.test", c.Email)
 	}
 }
 
@@ -836,7 +909,8 @@ func mustOpen(tb testing.TB, engine string) *store.DB {
 // mustOpenDSN opens and migrates the store at dsn, closed when tb ends.
 func mustOpenDSN(tb testing.TB, dsn string) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), dsn, store.Options{})
+	// As an ingesting server opens it: for SQLite, with the identity cache.
+	db, err := store.Open(context.Background(), dsn, store.Options{Ingester: true})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
@@ -1077,4 +1151,30 @@ func TestPostgresConcurrentMigrate(t *testing.T) {
 			t.Errorf("node %d: %v", i, err)
 		}
 	}
+}
+
+// TestSQLiteOneIngester: a second process ingesting into the same SQLite file would make
+// the first one's identity cache wrong, so it is refused with a clear error, while
+// processes that only read or create sources and tokens are let in.
+func TestSQLiteOneIngester(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	first := mustOpenDSN(t, path)
+	_, err := store.Open(t.Context(), path, store.Options{Ingester: true})
+	if err == nil || !strings.Contains(err.Error(), "another tandem process") {
+		t.Fatalf("second ingester: err = %v, want a refusal naming the other process", err)
+	}
+	other, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatalf("a process that does not ingest: %v", err)
+	}
+	if _, _, err := other.CreateSource(t.Context(), "website"); err != nil {
+		t.Errorf("CreateSource beside an ingester: %v", err)
+	}
+	other.Close()
+	first.Close()
+	again, err := store.Open(t.Context(), path, store.Options{Ingester: true})
+	if err != nil {
+		t.Fatalf("ingester after the first closed: %v", err)
+	}
+	again.Close()
 }

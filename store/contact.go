@@ -108,7 +108,7 @@ func (db *DB) attachUserIDs(ctx context.Context, list []*tandem.Contact) error {
 		var id int64
 		var v string
 		if err := rows.Scan(&id, &v); err != nil {
-			return err
+			return fmt.Errorf("contact user ids: %w", err)
 		}
 		byID[id].UserIDs = append(byID[id].UserIDs, v)
 	}
@@ -154,7 +154,7 @@ func (db *DB) ContactEvents(ctx context.Context, id int64, p tandem.Page) ([]*ta
 		)
 		if err := rows.Scan(&e.ID, &e.SourceID, &e.MessageID, &e.Type, &e.Event, &e.Name, &e.UserID, &e.AnonymousID,
 			&contact, &props, &ctxt, &ts, &recv); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("contact %d events: %w", id, err)
 		}
 		if contact.Valid {
 			e.ContactID = &contact.Int64

@@ -67,7 +67,7 @@ func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]
 		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("prepare event insert: %w", err)
 	}
 	defer stmt.Close()
 	stored := make([]bool, len(rows))
@@ -79,7 +79,7 @@ func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("insert event %q: %w", r.messageID, err)
 		}
 		stored[i] = n == 1
 	}
@@ -144,7 +144,7 @@ func (postgres) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) (
 	for q.Next() {
 		var k msgKey
 		if err := q.Scan(&k.source, &k.ts, &k.id); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("insert events: %w", err)
 		}
 		inserted[k] = true
 	}

@@ -37,6 +37,7 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			return err
 		}
 		rows := make([]eventRow, len(msgs))
+		skip := make([]bool, len(msgs)) // repeats of trait-writing messages, known duplicates
 		for i, m := range msgs {
 			rows[i] = eventRow{
 				sourceID: m.SourceID, messageID: m.MessageID, typ: m.Type, event: m.Event, name: m.Name,
@@ -51,6 +52,7 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 				// and page calls are not looked up.
 				k := rows[i].key()
 				if r.seen[k] {
+					skip[i] = true
 					continue
 				}
 				r.seen[k] = true
@@ -75,20 +77,30 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 		if err := r.flush(ctx); err != nil {
 			return err
 		}
-		stored, err := db.dialect.insertEvents(ctx, tx, rows)
+		insert, at := make([]eventRow, 0, len(rows)), make([]int, 0, len(rows))
+		for i := range rows {
+			out[i] = tandem.Duplicate
+			if !skip[i] {
+				insert, at = append(insert, rows[i]), append(at, i)
+			}
+		}
+		stored, err := db.dialect.insertEvents(ctx, tx, insert)
 		if err != nil {
 			return err
 		}
-		for i, ok := range stored {
+		for j, ok := range stored {
 			if ok {
-				out[i] = tandem.Stored
-			} else {
-				out[i] = tandem.Duplicate
+				out[at[j]] = tandem.Stored
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		if db.ids != nil {
+			// Whatever failed may have been caused by what the cache believed; the
+			// next try reads the store afresh.
+			db.ids.reset()
+		}
 		return nil, err
 	}
 	if db.ids != nil {
@@ -110,6 +122,8 @@ type resolver struct {
 	domains  map[string]int64 // company domain → account
 	contacts map[int64]*contactState
 	merged   map[int64]int64 // merged contact → the contact it was merged into
+	// releasedEmails are addresses that stopped naming their contact in this transaction.
+	releasedEmails []string
 	// seen holds the trait-writing messages stored before or met earlier in the group.
 	seen map[msgKey]bool
 }
@@ -138,6 +152,7 @@ func orEmpty(raw json.RawMessage) json.RawMessage {
 type visitor struct {
 	id        int64
 	contactID int64
+	accountID int64          // the account of a group call made while anonymous
 	traits    map[string]any // loaded only when an anonymous identify changes them
 	dirty     bool
 }
@@ -196,16 +211,16 @@ func (r *resolver) preload(ctx context.Context, msgs []*tandem.Message) error {
 	}
 	for chunk := range slices.Chunk(anons, 5000) {
 		cond, arg := r.db.dialect.in("anonymous_id", 1, chunk)
-		rows, err := r.tx.QueryContext(ctx, `SELECT anonymous_id, id, COALESCE(contact_id, 0) FROM visitors WHERE `+cond, arg)
+		rows, err := r.tx.QueryContext(ctx, `SELECT anonymous_id, id, COALESCE(contact_id, 0), COALESCE(account_id, 0) FROM visitors WHERE `+cond, arg)
 		if err != nil {
 			return fmt.Errorf("load visitors: %w", err)
 		}
 		for rows.Next() {
 			var a string
 			v := &visitor{}
-			if err := rows.Scan(&a, &v.id, &v.contactID); err != nil {
+			if err := rows.Scan(&a, &v.id, &v.contactID, &v.accountID); err != nil {
 				rows.Close()
-				return err
+				return fmt.Errorf("load visitors: %w", err)
 			}
 			r.visitors[a] = v
 		}
@@ -245,7 +260,7 @@ func (r *resolver) loadIdentities(ctx context.Context, kind string, values []str
 			var id int64
 			if err := rows.Scan(&v, &id); err != nil {
 				rows.Close()
-				return err
+				return fmt.Errorf("load identities: %w", err)
 			}
 			into[v] = id
 		}
@@ -285,9 +300,15 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 				return 0, 0, err
 			}
 		case m.Type == tandem.TypeGroup:
-			// The company is known before the person is; its people join it by domain.
-			if _, err := r.group(ctx, m); err != nil {
+			// The company is known before the person is: the visitor carries it until
+			// it identifies, and its colleagues join it by domain meanwhile.
+			acc, err := r.group(ctx, m)
+			if err != nil {
 				return 0, 0, err
+			}
+			v.accountID = acc
+			if _, err := r.tx.ExecContext(ctx, `UPDATE visitors SET account_id = $1 WHERE id = $2`, acc, v.id); err != nil {
+				return 0, 0, fmt.Errorf("visitor account: %w", err)
 			}
 		}
 		return r.resolve(v.contactID), visitorID, nil
@@ -304,10 +325,19 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 			return 0, 0, err
 		}
 	}
-	if target == 0 && v != nil && v.contactID != 0 && m.UserID == "" {
+	if target == 0 && v != nil && v.contactID != 0 {
 		// A browser that already belongs to a contact speaks for that contact, with or
-		// without a new email.
-		target = r.resolve(v.contactID)
+		// without a new email; and with a new user id if the contact has none yet (a
+		// newsletter sign-up, then an account). A contact with another user id is
+		// someone else on a shared device.
+		vc := r.resolve(v.contactID)
+		if m.UserID == "" {
+			target = vc
+		} else if has, err := r.hasUserID(ctx, vc); err != nil {
+			return 0, 0, err
+		} else if !has {
+			target = vc
+		}
 	}
 	if target == 0 {
 		if target, err = r.createContact(ctx); err != nil {
@@ -340,6 +370,15 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 	}
 	if m.Email != "" && m.Email != c.email && (c.email == "" || m.Type == tandem.TypeIdentify) {
 		// An identify says what the person's address is now; other calls only fill a gap.
+		if old := c.email; old != "" {
+			// The old address no longer names this person: whoever identifies with it
+			// next (a typo corrected, an inbox handed on) is not merged into them.
+			if _, err := r.tx.ExecContext(ctx, `DELETE FROM identities WHERE kind = 'email' AND value = $1 AND contact_id = $2`, old, target); err != nil {
+				return 0, 0, fmt.Errorf("release email: %w", err)
+			}
+			delete(r.emails, old)
+			r.releasedEmails = append(r.releasedEmails, old)
+		}
 		c.email, c.dirty = m.Email, true
 	}
 	switch m.Type {
@@ -365,10 +404,25 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 	return target, visitorID, nil
 }
 
+// hasUserID reports whether a contact is known by a user id.
+func (r *resolver) hasUserID(ctx context.Context, contactID int64) (bool, error) {
+	var has bool
+	err := r.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identities WHERE kind = 'user' AND contact_id = $1)`, contactID).Scan(&has)
+	if err != nil {
+		return false, fmt.Errorf("contact %d user ids: %w", contactID, err)
+	}
+	return has, nil
+}
+
 // alias merges the profile known as PreviousID (an anonymous id or an earlier user id)
 // into the contact of UserID.
 func (r *resolver) alias(ctx context.Context, m *tandem.Message) (int64, error) {
 	target, prev := r.resolve(r.users[m.UserID]), r.resolve(r.users[m.PreviousID])
+	prevVisitor, isVisitor := r.visitors[m.PreviousID]
+	if prev == 0 && isVisitor {
+		// An anonymous profile that already became a contact (by an email, say).
+		prev = r.resolve(prevVisitor.contactID)
+	}
 	var err error
 	switch {
 	case target == 0 && prev != 0:
@@ -388,9 +442,16 @@ func (r *resolver) alias(ctx context.Context, m *tandem.Message) (int64, error) 
 			return 0, err
 		}
 	}
-	if v, err := r.visitor(ctx, m.PreviousID); err != nil {
+	if r.users[m.PreviousID] != 0 {
+		return target, nil // an earlier user id, not a browser
+	}
+	// PreviousID is an anonymous id, maybe not seen yet: its events, now and later,
+	// are the contact's.
+	v, err := r.visitor(ctx, m.PreviousID)
+	if err != nil {
 		return 0, err
-	} else if v.contactID == 0 {
+	}
+	if v.contactID == 0 {
 		if err := r.link(ctx, v, target); err != nil {
 			return 0, err
 		}
@@ -406,7 +467,8 @@ func (r *resolver) visitor(ctx context.Context, anon string) (*visitor, error) {
 	err := r.tx.QueryRowContext(ctx, `INSERT INTO visitors (anonymous_id, created_at) VALUES ($1, $2)
 		ON CONFLICT (anonymous_id) DO NOTHING RETURNING id`, anon, r.now).Scan(&v.id)
 	if errors.Is(err, sql.ErrNoRows) { // another node created it meanwhile
-		err = r.tx.QueryRowContext(ctx, `SELECT id, COALESCE(contact_id, 0) FROM visitors WHERE anonymous_id = $1`, anon).Scan(&v.id, &v.contactID)
+		err = r.tx.QueryRowContext(ctx, `SELECT id, COALESCE(contact_id, 0), COALESCE(account_id, 0) FROM visitors WHERE anonymous_id = $1`,
+			anon).Scan(&v.id, &v.contactID, &v.accountID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("visitor: %w", err)
@@ -446,7 +508,7 @@ func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error 
 			return fmt.Errorf("visitor traits: %w", err)
 		}
 	}
-	if len(v.traits) == 0 {
+	if len(v.traits) == 0 && v.accountID == 0 {
 		return nil
 	}
 	c, err := r.contact(ctx, contactID)
@@ -454,6 +516,9 @@ func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error 
 		return err
 	}
 	mergeTraits(c.traits, v.traits, false)
+	if c.accountID == 0 {
+		c.accountID = v.accountID
+	}
 	c.dirty = true
 	return nil
 }
@@ -587,7 +652,7 @@ func (r *resolver) flush(ctx context.Context) error {
 		}
 		traits, err := json.Marshal(v.traits)
 		if err != nil {
-			return err
+			return fmt.Errorf("visitor traits: %w", err)
 		}
 		if _, err := r.tx.ExecContext(ctx, `UPDATE visitors SET traits = $1 WHERE id = $2`, string(traits), v.id); err != nil {
 			return fmt.Errorf("save visitor: %w", err)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,10 @@ type DB struct {
 
 	ids          *idCache      // nil when other processes may write (PostgreSQL)
 	checkpointer *checkpointer // SQLite only
+	lock         *os.File      // SQLite with Options.Ingester: held while open
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Options tune how a store is opened.
@@ -50,8 +55,12 @@ type Options struct {
 	// SQLiteSync is SQLite's synchronous setting: "normal" (the default) survives a
 	// crash of the process; "full" also survives a power cut, at a cost in throughput.
 	SQLiteSync string
-	// CacheSize caps the identities kept in memory to skip lookups on ingest (SQLite
-	// only, where this process is the only writer). Zero picks a default.
+	// Ingester says this process will ingest. For SQLite it then takes a lock on the
+	// file that another ingesting process would also need, and keeps the identities it
+	// has seen in memory, which is only right while no other process ingests into the
+	// file. Other processes may still read it, create sources and tokens.
+	Ingester bool
+	// CacheSize caps the identities an Ingester keeps in memory. Zero picks a default.
 	CacheSize int
 }
 
@@ -110,7 +119,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 		r.SetMaxOpenConns(4)
 		r.SetMaxIdleConns(4)
-		ck, err := sql.Open("sqlite", base)
+		// The checkpointer's restart holds writers back while it waits for readers, so it
+		// gives up quickly rather than stall ingest; the next round tries again.
+		ck, err := sql.Open("sqlite", strings.Replace(base, "busy_timeout(10000)", "busy_timeout(200)", 1))
 		if err != nil {
 			w.Close()
 			r.Close()
@@ -119,11 +130,17 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		ck.SetMaxOpenConns(1)
 		db.write, db.read, db.dialect = w, r, sqlite{}
 		db.checkpointer = newCheckpointer(ck)
-		size := opt.CacheSize
-		if size == 0 {
-			size = 500_000
+		if opt.Ingester {
+			if db.lock, err = lockFile(dsn + ".ingest-lock"); err != nil {
+				db.Close()
+				return nil, err
+			}
+			size := opt.CacheSize
+			if size == 0 {
+				size = 500_000
+			}
+			db.ids = newIDCache(size)
 		}
-		db.ids = newIDCache(size)
 	}
 	if err := db.write.PingContext(ctx); err != nil {
 		db.Close()
@@ -132,8 +149,13 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the store's connections.
+// Close closes the store's connections. Calls after the first do nothing.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { db.closeErr = db.close() })
+	return db.closeErr
+}
+
+func (db *DB) close() error {
 	var err error
 	if db.checkpointer != nil {
 		err = db.checkpointer.close()
@@ -141,6 +163,9 @@ func (db *DB) Close() error {
 	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
+	}
+	if db.lock != nil {
+		err = errors.Join(err, db.lock.Close()) // closing releases the lock
 	}
 	return err
 }

@@ -171,7 +171,7 @@ func startBenchTarget(ctx context.Context, opt benchOptions, stderr io.Writer) (
 			os.RemoveAll(temp)
 		}
 	}
-	db, err := openStore(ctx, storeFlags{db: dsn, sqliteSync: opt.sqliteSync}, nil)
+	db, err := openStore(ctx, storeFlags{db: dsn, sqliteSync: opt.sqliteSync}, nil, true)
 	if err != nil {
 		cleanup()
 		return nil, err

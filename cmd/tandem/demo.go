@@ -38,8 +38,8 @@ const (
 
 // demo fills the store with synthetic activity: Segment messages of a B2B company's
 // marketing site and product, decoded and ingested as the tracking API would, with the
-// store's clock following the events. A running server must not share its SQLite file,
-// since the server's identity cache assumes it is the only writer.
+// store's clock following the events. It refuses a SQLite file that a running server
+// ingests into, whose identity cache assumes it is the only one ingesting.
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
 	var (
@@ -73,7 +73,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	db, err := openStore(ctx, sf, nil)
+	db, err := openStore(ctx, sf, nil, true)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, sf, log)
+	db, err := openStore(ctx, sf, log, true)
 	if err != nil {
 		return err
 	}
@@ -96,9 +96,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// openStore opens and migrates the store.
-func openStore(ctx context.Context, sf storeFlags, log *slog.Logger) (*store.DB, error) {
-	db, err := store.Open(ctx, sf.db, store.Options{SQLiteSync: sf.sqliteSync})
+// openStore opens and migrates the store; an ingester is a command that will ingest
+// events (see store.Options.Ingester).
+func openStore(ctx context.Context, sf storeFlags, log *slog.Logger, ingester bool) (*store.DB, error) {
+	db, err := store.Open(ctx, sf.db, store.Options{SQLiteSync: sf.sqliteSync, Ingester: ingester})
 	if err != nil {
 		return nil, err
 	}
@@ -118,10 +119,15 @@ func redact(dsn string) string {
 	if !store.IsPostgres(dsn) {
 		return dsn
 	}
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://…"
 	}
-	return "postgres://…"
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -157,7 +163,7 @@ func createKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return errors.New("--role and --name are required")
 	}
-	db, err := openStore(ctx, sf, nil)
+	db, err := openStore(ctx, sf, nil, false)
 	if err != nil {
 		return err
 	}
@@ -182,7 +188,7 @@ func createSource(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.Usage()
 		return errors.New("--name is required")
 	}
-	db, err := openStore(ctx, sf, nil)
+	db, err := openStore(ctx, sf, nil, false)
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,7 @@ CREATE TABLE visitors (
     id INTEGER PRIMARY KEY,
     anonymous_id TEXT NOT NULL UNIQUE,
     contact_id INTEGER REFERENCES contacts (id),
+    account_id INTEGER REFERENCES accounts (id),
     traits TEXT NOT NULL DEFAULT '{}',
     created_at INTEGER NOT NULL
 );

@@ -1,0 +1,97 @@
+package http
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"tandem"
+)
+
+// decodeJSON decodes a JSON request body into v, refusing unknown fields.
+func decodeJSON(r *http.Request, v any) error {
+	body, err := readBody(r, 1<<20)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return tandem.Errorf(tandem.EInvalid, "invalid JSON body: %v", err)
+	}
+	return nil
+}
+
+// pathID parses the {id} path value.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, tandem.Errorf(tandem.EInvalid, "id: %q is not a positive integer", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+// page reads the limit and cursor query parameters. A cursor is opaque to clients: the
+// last row's id, and for listings ordered by time, its time.
+func page(r *http.Request) (tandem.Page, error) {
+	var p tandem.Page
+	q := r.URL.Query()
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			return p, tandem.Errorf(tandem.EInvalid, "limit: %q is not a number from 1 to 1000", l)
+		}
+		p.Limit = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		var err error
+		if p.After, p.AfterTime, err = parseCursor(c); err != nil {
+			return p, tandem.Errorf(tandem.EInvalid, "cursor: %q is not a cursor this API returned", c)
+		}
+	}
+	return p, nil
+}
+
+// parseCursor reverses cursor. The id is positive; the time, in microseconds since the
+// Unix epoch, may be zero or negative, for events dated on or before 1970-01-01.
+func parseCursor(c string) (id int64, t time.Time, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, t, err
+	}
+	ids, us, _ := strings.Cut(string(raw), ".")
+	if id, err = strconv.ParseInt(ids, 10, 64); err != nil {
+		return 0, t, err
+	}
+	if id <= 0 {
+		return 0, t, fmt.Errorf("id %d is not positive", id)
+	}
+	if us != "" {
+		n, err := strconv.ParseInt(us, 10, 64)
+		if err != nil {
+			return 0, t, err
+		}
+		t = time.UnixMicro(n)
+	}
+	return id, t, nil
+}
+
+// cursor returns the cursor of the page after the row with id and, for listings ordered
+// by time, time t.
+func cursor(id int64, t *time.Time) string {
+	s := strconv.FormatInt(id, 10)
+	if t != nil {
+		s += "." + strconv.FormatInt(t.UnixMicro(), 10)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// list is a page of a listing.
+type list[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
