@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"tandem"
@@ -33,9 +34,18 @@ type MessageError struct {
 	MessageID string `json:"message_id,omitempty"`
 	Pointer   string `json:"pointer"`
 	Detail    string `json:"detail"`
+
+	// envelope says that Pointer is into the batch's envelope (such as its sentAt)
+	// rather than into the message.
+	envelope bool
 }
 
-func (e *MessageError) Error() string { return e.Pointer + ": " + e.Detail }
+func (e *MessageError) Error() string {
+	if e.Pointer == "" {
+		return e.Detail
+	}
+	return e.Pointer + ": " + e.Detail
+}
 
 // wire is a message as clients send it.
 type wire struct {
@@ -203,6 +213,9 @@ func DecodeBatch(body []byte, sourceID int64, receivedAt time.Time) (*Batch, err
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, jsonError(body, err)
 	}
+	if err := checkText(env.Context); err != nil {
+		return nil, tandem.Errorf(tandem.EInvalid, "context: %v", err)
+	}
 	if env.Batch == nil {
 		return nil, &SyntaxError{Line: 1, Column: 1, Detail: `the body has no "batch" array of messages`}
 	}
@@ -215,7 +228,9 @@ func DecodeBatch(body []byte, sourceID int64, receivedAt time.Time) (*Batch, err
 		m, err := decodeOne(raw, e, sourceID, receivedAt)
 		if err != nil {
 			err.Index = i
-			err.Pointer = "/batch/" + strconv.Itoa(i) + err.Pointer
+			if !err.envelope {
+				err.Pointer = "/batch/" + strconv.Itoa(i) + err.Pointer
+			}
 			b.Errors = append(b.Errors, err)
 			continue
 		}
@@ -254,11 +269,13 @@ func convert(w *wire, raw []byte, env Envelope, sourceID int64, receivedAt time.
 	if len(raw) > MaxMessageBytes {
 		return fail("", "the message is %d bytes; at most %d are allowed", len(raw), MaxMessageBytes)
 	}
-	if !utf8.Valid(raw) {
-		return fail("", "is not valid UTF-8")
+	failEnvelope := func(ptr, format string, args ...any) (*tandem.Message, *MessageError) {
+		m, err := fail(ptr, format, args...)
+		err.envelope = true
+		return m, err
 	}
-	if bytes.Contains(raw, []byte(`\u0000`)) {
-		return fail("", `contains a NUL character (\u0000), which cannot be stored`)
+	if err := checkText(raw); err != nil {
+		return fail("", "the message %v", err)
 	}
 	m := &tandem.Message{
 		SourceID: sourceID, Type: w.Type, MessageID: string(w.MessageID),
@@ -267,8 +284,8 @@ func convert(w *wire, raw []byte, env Envelope, sourceID int64, receivedAt time.
 		Event: w.Event, Name: w.Name, ReceivedAt: receivedAt,
 	}
 	for _, f := range []struct{ ptr, v string }{{"/messageId", m.MessageID}, {"/userId", m.UserID}, {"/anonymousId", m.AnonymousID}, {"/previousId", m.PreviousID}, {"/groupId", m.GroupID}} {
-		if len(f.v) > 255 {
-			return fail(f.ptr, "is %d characters long; at most 255 are allowed", len(f.v))
+		if n := utf8.RuneCountInString(f.v); n > 255 {
+			return fail(f.ptr, "is %d characters long; at most 255 are allowed", n)
 		}
 	}
 	if m.MessageID == "" {
@@ -282,8 +299,8 @@ func convert(w *wire, raw []byte, env Envelope, sourceID int64, receivedAt time.
 		if strings.TrimSpace(m.Event) == "" {
 			return fail("/event", "is required for a track call")
 		}
-		if len(m.Event) > 255 {
-			return fail("/event", "is %d characters long; at most 255 are allowed", len(m.Event))
+		if n := utf8.RuneCountInString(m.Event); n > 255 {
+			return fail("/event", "is %d characters long; at most 255 are allowed", n)
 		}
 	case tandem.TypeGroup:
 		if m.GroupID == "" {
@@ -301,11 +318,11 @@ func convert(w *wire, raw []byte, env Envelope, sourceID int64, receivedAt time.
 	if m.Properties, err = object(w.Properties); err != nil {
 		return fail("/properties", "%v", err)
 	}
-	ctx := w.Context
-	if len(bytes.TrimSpace(ctx)) == 0 || string(bytes.TrimSpace(ctx)) == "null" {
-		ctx = env.Context
-	}
-	if m.Context, err = object(ctx); err != nil {
+	if isNull(w.Context) {
+		if m.Context, err = object(env.Context); err != nil {
+			return failEnvelope("/context", "%v", err)
+		}
+	} else if m.Context, err = object(w.Context); err != nil {
 		return fail("/context", "%v", err)
 	}
 	if t, err := object(w.Traits); err != nil {
@@ -339,11 +356,78 @@ func convert(w *wire, raw []byte, env Envelope, sourceID int64, receivedAt time.
 	if m.Timestamp, m.ClientTimestamp, err = eventTime(w, env, receivedAt); err != nil {
 		var te *timeError
 		if errors.As(err, &te) {
+			if te.envelope {
+				return failEnvelope("/"+te.field, "%v", te.err)
+			}
 			return fail("/"+te.field, "%v", te.err)
 		}
 		return fail("/timestamp", "%v", err)
 	}
 	return m, nil
+}
+
+// checkText refuses JSON text that encoding/json and SQLite take but PostgreSQL cannot
+// store as jsonb or text: invalid UTF-8, the escape \u0000, and a UTF-16 surrogate
+// escape that is not half of a high-low pair. raw must be valid JSON, so that every
+// backslash starts an escape. It runs on every message, so it jumps from backslash to
+// backslash and allocates only to say what is wrong.
+func checkText(raw []byte) error {
+	if !utf8.Valid(raw) {
+		return errors.New("is not valid UTF-8")
+	}
+	for i := 0; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			break
+		}
+		i += j
+		r, ok := unicodeEscape(raw[i:])
+		switch {
+		case !ok:
+			i += 2 // \", \\, \n and the like: the escaped byte does not start an escape
+			continue
+		case r == 0:
+			return errors.New(`contains a NUL character (\u0000), which cannot be stored`)
+		case utf16.IsSurrogate(r) && r < 0xdc00:
+			if lo, ok := unicodeEscape(raw[i+6:]); ok && utf16.IsSurrogate(lo) && lo >= 0xdc00 {
+				i += 12
+				continue
+			}
+			return fmt.Errorf("contains an unpaired UTF-16 surrogate (%s), which cannot be stored", raw[i:i+6])
+		case utf16.IsSurrogate(r):
+			return fmt.Errorf("contains an unpaired UTF-16 surrogate (%s), which cannot be stored", raw[i:i+6])
+		}
+		i += 6
+	}
+	return nil
+}
+
+// unicodeEscape returns the code unit of the \uXXXX escape that b starts with.
+func unicodeEscape(b []byte) (rune, bool) {
+	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// isNull reports whether raw is absent or JSON null.
+func isNull(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
 }
 
 func object(raw json.RawMessage) (json.RawMessage, error) {
@@ -368,8 +452,9 @@ func stringField(obj json.RawMessage, key string) string {
 }
 
 type timeError struct {
-	field string
-	err   error
+	field    string
+	envelope bool // field is the batch envelope's, not the message's
+	err      error
 }
 
 func (e *timeError) Error() string { return e.field + ": " + e.err.Error() }
@@ -388,18 +473,18 @@ func eventTime(w *wire, env Envelope, receivedAt time.Time) (corrected, given ti
 	}
 	t, err := parseTime(ts)
 	if err != nil {
-		return time.Time{}, time.Time{}, &timeError{field, err}
+		return time.Time{}, time.Time{}, &timeError{field: field, err: err}
 	}
-	sent := w.SentAt
+	sent, fromEnvelope := w.SentAt, false
 	if sent == "" {
-		sent = env.SentAt
+		sent, fromEnvelope = env.SentAt, true
 	}
 	if sent == "" {
 		return t.UTC(), t.UTC(), nil
 	}
 	s, err := parseTime(sent)
 	if err != nil {
-		return time.Time{}, time.Time{}, &timeError{"sentAt", err}
+		return time.Time{}, time.Time{}, &timeError{"sentAt", fromEnvelope, err}
 	}
 	return receivedAt.Add(-s.Sub(t)).UTC(), t.UTC(), nil
 }
