@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"tandem"
@@ -98,8 +99,10 @@ func (db *DB) attachUserIDs(ctx context.Context, list []*tandem.Contact) error {
 		byID[c.ID] = c
 		args[i] = c.ID
 	}
+	// Sorted here, not in SQL: ORDER BY value led SQLite to walk every user id in
+	// value order (the primary key) instead of looking up these contacts' few.
 	rows, err := db.read.QueryContext(ctx, `SELECT contact_id, value FROM identities WHERE kind = 'user' AND contact_id IN (`+
-		placeholders(1, len(list))+`) ORDER BY value`, args...)
+		placeholders(1, len(list))+`)`, args...)
 	if err != nil {
 		return fmt.Errorf("contact user ids: %w", err)
 	}
@@ -112,7 +115,13 @@ func (db *DB) attachUserIDs(ctx context.Context, list []*tandem.Contact) error {
 		}
 		byID[id].UserIDs = append(byID[id].UserIDs, v)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("contact user ids: %w", err)
+	}
+	for _, c := range list {
+		slices.Sort(c.UserIDs)
+	}
+	return nil
 }
 
 // CountContacts returns the number of contacts; anonymous visitors are not contacts.
