@@ -127,6 +127,9 @@ type TokenService interface {
 	CreateToken(ctx context.Context, name string, role Role) (*Token, string, error)
 	// EnsureToken stores a token with the given secret unless one exists already.
 	EnsureToken(ctx context.Context, name string, role Role, secret string) (*Token, error)
+	// ReplaceToken makes secret the only token called name, deleting others of that
+	// name, so that a changed configured secret revokes the old one.
+	ReplaceToken(ctx context.Context, name string, role Role, secret string) (*Token, error)
 	// Authenticate returns the token a secret belongs to, or Unauthorized.
 	Authenticate(ctx context.Context, secret string) (*Token, error)
 }

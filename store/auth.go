@@ -97,6 +97,17 @@ func (db *DB) CreateToken(ctx context.Context, name string, role tandem.Role) (*
 
 // EnsureToken stores a token with the given secret unless a token with that secret exists.
 func (db *DB) EnsureToken(ctx context.Context, name string, role tandem.Role, secret string) (*tandem.Token, error) {
+	return db.putToken(ctx, name, role, secret, false)
+}
+
+// ReplaceToken makes secret the only token called name: tokens of that name with another
+// secret are deleted. A server configured with a token's secret uses it, so that
+// changing the configured secret revokes the old one.
+func (db *DB) ReplaceToken(ctx context.Context, name string, role tandem.Role, secret string) (*tandem.Token, error) {
+	return db.putToken(ctx, name, role, secret, true)
+}
+
+func (db *DB) putToken(ctx context.Context, name string, role tandem.Role, secret string, replace bool) (*tandem.Token, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "" || len(name) > 200:
@@ -108,6 +119,11 @@ func (db *DB) EnsureToken(ctx context.Context, name string, role tandem.Role, se
 	}
 	t := &tandem.Token{Name: name, Role: role}
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		if replace {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE name = $1 AND secret_hash <> $2`, name, hashSecret(secret)); err != nil {
+				return err
+			}
+		}
 		var created int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO tokens (name, role, secret_hash, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (secret_hash) DO UPDATE SET secret_hash = excluded.secret_hash
@@ -116,7 +132,7 @@ func (db *DB) EnsureToken(ctx context.Context, name string, role tandem.Role, se
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create token: %w", err)
+		return nil, fmt.Errorf("store token: %w", err)
 	}
 	return t, nil
 }

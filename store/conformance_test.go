@@ -62,6 +62,7 @@ func TestConformance(t *testing.T) {
 		{"ContactEventsPaging", testContactEventsPaging},
 		{"MessageWithoutPayload", testMessageWithoutPayload},
 		{"Tokens", testTokens},
+		{"ReplaceTokenRevokesOldSecret", testReplaceTokenRevokesOldSecret},
 		{"Sources", testSources},
 		{"NotFound", testNotFound},
 	}
@@ -681,6 +682,36 @@ func testMessageWithoutPayload(t *testing.T, db *store.DB) {
 	evs := mustContactEvents(t, db, mustContactByUserID(t, db, "user-1").ID)
 	if len(evs) != 1 || string(evs[0].Properties) != "{}" || string(evs[0].Context) != "{}" {
 		t.Fatalf("events = %v, want one with empty properties and context", evs)
+	}
+}
+
+func testReplaceTokenRevokesOldSecret(t *testing.T, db *store.DB) {
+	ctx := t.Context()
+	const name = "admin (configured)"
+	other, otherSecret, err := db.CreateToken(ctx, "reporting", tandem.RoleMarketing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReplaceToken(ctx, name, tandem.RoleAdmin, "first-secret-0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReplaceToken(ctx, name, tandem.RoleAdmin, "first-secret-0123456789"); err != nil {
+		t.Fatalf("the same secret again: %v", err)
+	}
+	if _, err := db.Authenticate(ctx, "first-secret-0123456789"); err != nil {
+		t.Fatalf("first secret: %v", err)
+	}
+	if _, err := db.ReplaceToken(ctx, name, tandem.RoleAdmin, "second-secret-0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Authenticate(ctx, "first-secret-0123456789"); tandem.ErrorCode(err) != tandem.EUnauthorized {
+		t.Errorf("old secret after replacing: err = %v, want unauthorized", err)
+	}
+	if tok, err := db.Authenticate(ctx, "second-secret-0123456789"); err != nil || tok.Role != tandem.RoleAdmin {
+		t.Errorf("new secret: %v, %v", tok, err)
+	}
+	if tok, err := db.Authenticate(ctx, otherSecret); err != nil || tok.ID != other.ID {
+		t.Errorf("a token of another name: %v, %v; want it untouched", tok, err)
 	}
 }
 

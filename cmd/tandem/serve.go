@@ -44,7 +44,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 	if *adminToken != "" {
-		if _, err := db.EnsureToken(ctx, "admin (TANDEM_ADMIN_TOKEN)", tandem.RoleAdmin, *adminToken); err != nil {
+		// Replaced, not added: a changed TANDEM_ADMIN_TOKEN revokes the old secret.
+		if _, err := db.ReplaceToken(ctx, "admin (TANDEM_ADMIN_TOKEN)", tandem.RoleAdmin, *adminToken); err != nil {
 			return fmt.Errorf("admin token: %w", err)
 		}
 	}
