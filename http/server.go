@@ -78,9 +78,8 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/contacts/{id}", token(s.contact)},
 		{"GET /api/v1/contacts/{id}/events", token(s.contactEvents)},
 		{"GET /api/v1/accounts/{id}", token(s.account)},
-		{"/api/", open(func(w http.ResponseWriter, r *http.Request) {
-			s.problem(w, r, tandem.Errorf(tandem.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
-		})},
+		{"/api/", open(s.noEndpoint)},
+		{"/v1/", open(s.noEndpoint)},
 	}
 	for _, typ := range []string{tandem.TypeIdentify, tandem.TypeTrack, tandem.TypePage, tandem.TypeScreen, tandem.TypeGroup, tandem.TypeAlias} {
 		rs = append(rs, route{"POST /v1/" + typ, s.ingestSingle(typ)})
@@ -107,6 +106,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	s.mux.ServeHTTP(w, r)
+}
+
+// noEndpoint answers requests that match no route of the APIs with problem+json, as
+// clients of a JSON API expect, rather than net/http's plain text.
+func (s *Server) noEndpoint(w http.ResponseWriter, r *http.Request) {
+	s.problem(w, r, tandem.Errorf(tandem.ENotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -435,6 +435,26 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 }
 
+func TestUnknownEndpointsAnswerProblemJSON(t *testing.T) {
+	ts := newTestServer(t)
+	for _, tt := range []struct{ method, path string }{
+		{"POST", "/v1/identfy"},
+		{"GET", "/v1/track"},
+		{"DELETE", "/api/v1/contacts/1"},
+		{"GET", "/api/v2/contacts"},
+	} {
+		var p problemDoc
+		resp := ts.api(t, tt.method, tt.path, adminSecret, "")
+		if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+			t.Errorf("%s %s: Content-Type %q, want application/problem+json", tt.method, tt.path, ct)
+		}
+		ts.mustJSON(t, resp, 404, &p)
+		if !strings.Contains(p.Detail, tt.path) {
+			t.Errorf("%s %s: detail %q does not name the path", tt.method, tt.path, p.Detail)
+		}
+	}
+}
+
 func TestCORSPreflight(t *testing.T) {
 	ts := newTestServer(t)
 	req, _ := http.NewRequest("OPTIONS", ts.URL+"/v1/batch", nil)
