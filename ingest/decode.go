@@ -8,16 +8,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-
 	"errors"
 	"fmt"
-	segjson "github.com/segmentio/encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	segjson "github.com/segmentio/encoding/json"
 
 	"tandem"
 	"tandem/identity"
@@ -183,6 +183,9 @@ func position(body []byte, offset int64) (line, col int) {
 // the endpoint's message type. It returns the message's write key, if the body carries
 // one, and the message or the reason it was refused.
 func DecodeSingle(body []byte, typ string, sourceID int64, receivedAt time.Time) (string, *tandem.Message, error) {
+	if len(body) > MaxMessageBytes {
+		return "", nil, tandem.Errorf(tandem.ETooLarge, "the message is %d bytes; at most %d are allowed", len(body), MaxMessageBytes)
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "", nil, jsonError(body, errEmpty)
 	}
@@ -277,9 +280,6 @@ func decodeOne(raw []byte, env Envelope, sourceID int64, receivedAt time.Time) (
 func convert(w *wire, raw []byte, env Envelope, sourceID int64, receivedAt time.Time) (*tandem.Message, *MessageError) {
 	fail := func(ptr, format string, args ...any) (*tandem.Message, *MessageError) {
 		return nil, &MessageError{MessageID: string(w.MessageID), Pointer: ptr, Detail: fmt.Sprintf(format, args...)}
-	}
-	if len(raw) > MaxMessageBytes {
-		return fail("", "the message is %d bytes; at most %d are allowed", len(raw), MaxMessageBytes)
 	}
 	failEnvelope := func(ptr, format string, args ...any) (*tandem.Message, *MessageError) {
 		m, err := fail(ptr, format, args...)
@@ -414,7 +414,8 @@ func checkText(raw []byte) error {
 	return nil
 }
 
-// unicodeEscape returns the code unit of the \uXXXX escape that b starts with.
+// unicodeEscape returns the UTF-16 code unit of the escape that b starts with, if b
+// starts with a backslash, a u and four hex digits.
 func unicodeEscape(b []byte) (rune, bool) {
 	if len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
 		return 0, false
@@ -443,10 +444,10 @@ func isNull(raw json.RawMessage) bool {
 }
 
 func object(raw json.RawMessage) (json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	if isNull(raw) {
 		return json.RawMessage("{}"), nil
 	}
+	raw = bytes.TrimSpace(raw)
 	if raw[0] != '{' {
 		return nil, errors.New("must be an object")
 	}

@@ -16,8 +16,7 @@ type dialect interface {
 	// the parameter's value.
 	in(col string, n int, values []string) (string, any)
 	// insertEvents inserts rows, skipping those whose (source_id, client_ts, message_id)
-	// exists,
-	// and reports which rows were inserted.
+	// exists, and reports which rows were inserted.
 	insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error)
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.

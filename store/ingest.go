@@ -359,7 +359,7 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 			return 0, 0, err
 		}
 	}
-	if m.Email == "" && m.Type != tandem.TypeIdentify && m.Type != tandem.TypeGroup {
+	if m.Email == "" && !writesTraits(m) {
 		// Most traffic is track and page calls of known people: they change nothing
 		// about the contact, so its row is not read.
 		return target, visitorID, nil

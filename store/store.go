@@ -101,18 +101,18 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		if sync != "NORMAL" && sync != "FULL" {
 			return nil, fmt.Errorf("sqlite sync %q: want normal or full", opt.SQLiteSync)
 		}
-		base := "file:" + dsn + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_pragma=journal_size_limit(67108864)"
+		base := "file:" + dsn + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")&_pragma=journal_size_limit(67108864)"
 		// The writer never checkpoints: a checkpoint copies the WAL into the database
 		// file and syncs it, and done inside a commit it stalls every request waiting on
 		// that commit. A separate connection checkpoints in the background instead.
-		w, err := sql.Open("sqlite", base+"&_txlock=immediate&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)")
+		w, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(10000)&_txlock=immediate&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
-		r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+		r, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -121,7 +121,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		r.SetMaxIdleConns(4)
 		// The checkpointer's restart holds writers back while it waits for readers, so it
 		// gives up quickly rather than stall ingest; the next round tries again.
-		ck, err := sql.Open("sqlite", strings.Replace(base, "busy_timeout(10000)", "busy_timeout(200)", 1))
+		ck, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(200)")
 		if err != nil {
 			w.Close()
 			r.Close()
