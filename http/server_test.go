@@ -327,16 +327,9 @@ func TestGzipAndClockSkew(t *testing.T) {
 
 func TestContactsAPI(t *testing.T) {
 	ts := newTestServer(t)
-	var b strings.Builder
-	b.WriteString(`{"batch":[`)
-	for i := range 25 {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"type":"identify","userId":"u%d","traits":{"email":"Person%d@Globex.test","name":"Person %d"}}`, i, i, i)
-	}
-	b.WriteString(`]}`)
-	ts.mustJSON(t, ts.track(t, "/v1/batch", b.String()), 200, nil)
+	ts.mustJSON(t, ts.track(t, "/v1/batch", batchOf(25, func(i int) string {
+		return fmt.Sprintf(`{"type":"identify","userId":"u%d","traits":{"email":"Person%d@Globex.test","name":"Person %d"}}`, i, i, i)
+	})), 200, nil)
 
 	// Page through all of them, ten at a time.
 	var ids []int64
@@ -513,16 +506,9 @@ func TestEventsBefore1970Page(t *testing.T) {
 	// The cursor carries the time in microseconds since 1970, which is negative or zero
 	// for these.
 	stamps := []string{"1969-07-20T20:17:40Z", "1969-12-31T23:59:59.999999Z", "1969-01-01T00:00:00Z", "1970-01-01T00:00:00Z"}
-	var b strings.Builder
-	b.WriteString(`{"batch":[`)
-	for i, s := range stamps {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"type":"track","userId":"u1","event":"E%d","messageId":"old-%d","timestamp":%q}`, i, i, s)
-	}
-	b.WriteString(`]}`)
-	ts.mustJSON(t, ts.track(t, "/v1/batch", b.String()), 200, nil)
+	ts.mustJSON(t, ts.track(t, "/v1/batch", batchOf(len(stamps), func(i int) string {
+		return fmt.Sprintf(`{"type":"track","userId":"u1","event":"E%d","messageId":"old-%d","timestamp":%q}`, i, i, stamps[i])
+	})), 200, nil)
 
 	var contacts struct{ Data []tandem.Contact }
 	ts.mustJSON(t, ts.api(t, "GET", "/api/v1/contacts", adminSecret, ""), 200, &contacts)
@@ -559,16 +545,9 @@ func TestEventsBefore1970Page(t *testing.T) {
 
 func TestAccountPagesItsContacts(t *testing.T) {
 	ts := newTestServer(t)
-	var b strings.Builder
-	b.WriteString(`{"batch":[`)
-	for i := range 150 {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"type":"identify","userId":"u%d","traits":{"email":"p%d@initech.test"}}`, i, i)
-	}
-	b.WriteString(`]}`)
-	ts.mustJSON(t, ts.track(t, "/v1/batch", b.String()), 200, nil)
+	ts.mustJSON(t, ts.track(t, "/v1/batch", batchOf(150, func(i int) string {
+		return fmt.Sprintf(`{"type":"identify","userId":"u%d","traits":{"email":"p%d@initech.test"}}`, i, i)
+	})), 200, nil)
 
 	var one struct{ Data []tandem.Contact }
 	ts.mustJSON(t, ts.api(t, "GET", "/api/v1/contacts?email=p0@initech.test", adminSecret, ""), 200, &one)
@@ -608,4 +587,13 @@ func TestAccountPagesItsContacts(t *testing.T) {
 	if len(seen) != 150 {
 		t.Errorf("account page and listing gave %d contacts, want 150", len(seen))
 	}
+}
+
+// batchOf returns a /v1/batch body of n messages, the i-th written by message(i).
+func batchOf(n int, message func(i int) string) string {
+	msgs := make([]string, n)
+	for i := range msgs {
+		msgs[i] = message(i)
+	}
+	return `{"batch":[` + strings.Join(msgs, ",") + `]}`
 }

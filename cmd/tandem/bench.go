@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	thttp "tandem/http"
 	"tandem/ingest"
 	"tandem/metrics"
 	"tandem/store"
@@ -184,15 +183,7 @@ func startBenchTarget(ctx context.Context, opt benchOptions, stderr io.Writer) (
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := metrics.NewRegistry()
-	committer := ingest.NewCommitter(db, opt.commitMax, reg, log)
-	srv := &http.Server{
-		Handler:           thttp.NewServer(db, committer, reg, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv, committer := newHTTPServer(db, reg, opt.commitMax, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		committer.Close()

@@ -60,15 +60,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("profiler stopped", "err", http.ListenAndServe(*debugAddr, mux))
 		}()
 	}
-	reg := metrics.NewRegistry()
-	committer := ingest.NewCommitter(db, *maxCommit, reg, log)
-	srv := &http.Server{
-		Handler:           thttp.NewServer(db, committer, reg, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv, committer := newHTTPServer(db, metrics.NewRegistry(), *maxCommit, log)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		committer.Close()
@@ -95,6 +87,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newHTTPServer wires Tandem's HTTP handler over db with a group committer that takes
+// at most maxCommit events a commit, registering metrics in reg. The caller closes the
+// committer after the server.
+func newHTTPServer(db *store.DB, reg *metrics.Registry, maxCommit int, log *slog.Logger) (*http.Server, *ingest.Committer) {
+	committer := ingest.NewCommitter(db, maxCommit, reg, log)
+	return &http.Server{
+		Handler:           thttp.NewServer(db, committer, reg, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}, committer
 }
 
 // openStore opens and migrates the store; an ingester is a command that will ingest
