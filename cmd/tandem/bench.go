@@ -36,8 +36,7 @@ type benchOptions struct {
 	users      int
 	duration   time.Duration
 	events     int64 // stop after this many events; zero runs for duration
-	step       int64 // with grow: report each step of this many events
-	grow       bool
+	step       int64 // with --grow: report each step of this many events; zero otherwise
 	db         string
 	sqliteSync string
 	commitMax  int
@@ -70,7 +69,7 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if grow > 0 {
-		opt.grow, opt.events = true, grow
+		opt.events = grow
 		if opt.step <= 0 {
 			opt.step = max(grow/10, 1)
 		}
@@ -85,10 +84,12 @@ func benchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case opt.users < 1:
 		return fmt.Errorf("--users %d: want at least 1", opt.users)
 	case opt.events < 0:
-		return fmt.Errorf("--events %d: want at least 1", opt.events)
+		return fmt.Errorf("--events %d: want 0 (a timed run) or more", opt.events)
 	case opt.events == 0 && opt.duration <= 0:
 		return errors.New("--duration must be positive, or give --events or --grow")
-	case opt.grow && opt.step > opt.events:
+	case grow == 0 && opt.step != 0:
+		return errors.New("--step needs --grow")
+	case opt.step > opt.events:
 		return fmt.Errorf("--step %d is more than --grow %d", opt.step, opt.events)
 	case opt.url != "" && opt.writeKey == "":
 		return errors.New("--url needs the --write-key of a source of that server")
@@ -131,7 +132,7 @@ func (o benchOptions) describe() string {
 		s = fmt.Sprintf("%d clients, %d events a request (POST /v1/batch)", o.clients, o.batch)
 	}
 	switch {
-	case o.grow:
+	case o.step > 0:
 		s += fmt.Sprintf(", %s events in steps of %s", commas(o.events), commas(o.step))
 	case o.events > 0:
 		s += fmt.Sprintf(", %s events", commas(o.events))
@@ -550,7 +551,7 @@ func runBench(ctx context.Context, opt benchOptions, t *benchTarget, stderr io.W
 		rep:     benchReport{Mode: opt.mode, Batch: opt.batch, Clients: opt.clients, Users: opt.users},
 		latency: &latencies{}, stepLatency: &latencies{},
 	}
-	if opt.grow {
+	if opt.step > 0 {
 		run.step, run.nextStep = opt.step, opt.step
 	}
 

@@ -123,7 +123,7 @@ func TestJSONWriter(t *testing.T) {
 	w.bool("ok", true)
 	w.close()
 	w.open()
-	w.float("f", 1.5)
+	w.str("f", "second object")
 	w.close()
 	w.closeArray()
 	w.time("at", time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))

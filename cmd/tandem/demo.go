@@ -37,8 +37,9 @@ const (
 )
 
 // demo fills the store with synthetic activity: Segment messages of a B2B company's
-// marketing site and product, decoded and ingested as the tracking API would, with the
-// store's clock following the events. It refuses a SQLite file that a running server
+// marketing site and product, made as the tracking API's decoder would make them (a
+// test holds the two alike) and handed to the store's ingest transaction directly, with
+// the store's clock following the events. It refuses a SQLite file that a running server
 // ingests into, whose identity cache assumes it is the only one ingesting.
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
@@ -536,6 +537,16 @@ func (d *demoData) userID(p int) string {
 	return "usr_" + string(appendHex(nil, mix64(d.base^mix64(streamUser)+uint64(p)), 16))
 }
 
+// pageFields writes what analytics.js tells of a page, both in a page call's
+// properties and in every call's context.page.
+func pageFields(w *jsonWriter, pg *page, url, search, referrer string) {
+	w.str("path", pg.path)
+	w.str("referrer", referrer)
+	w.str("search", search)
+	w.str("title", pg.title)
+	w.str("url", url)
+}
+
 // context writes the context analytics.js sends: the library, the browser, the page,
 // and the campaign of a visit that came from one.
 func (d *demoData) context(w *jsonWriter, p int, pg *page, url, search, referrer string, c *campaign) {
@@ -549,11 +560,7 @@ func (d *demoData) context(w *jsonWriter, p int, pg *page, url, search, referrer
 	w.str("userAgent", d.agents.at(unit(mix64(d.base^mix64(streamAnon)^uint64(p)))))
 	w.key("page")
 	w.open()
-	w.str("path", pg.path)
-	w.str("referrer", referrer)
-	w.str("search", search)
-	w.str("title", pg.title)
-	w.str("url", url)
+	pageFields(w, pg, url, search, referrer)
 	w.close()
 	if c != nil {
 		w.key("campaign")
@@ -617,11 +624,7 @@ func (d *demoData) page(r *rand.Rand, ev *demoEvent, prev int) int {
 		if pg.category != "" {
 			w.str("category", pg.category)
 		}
-		w.str("path", pg.path)
-		w.str("referrer", referrer)
-		w.str("search", search)
-		w.str("title", pg.title)
-		w.str("url", url)
+		pageFields(w, pg, url, search, referrer)
 		w.close()
 	})
 	m.Context = ev.raw(func(w *jsonWriter) { d.context(w, p, pg, url, search, referrer, c) })

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -27,10 +26,10 @@ type progress struct {
 	quit  chan struct{}
 	done  chan struct{}
 
-	mu      sync.Mutex // guards recent and last
-	recent  []sample   // the last few seconds of counts, for the rate
-	last    time.Time  // when a line was last printed, when not on a terminal
-	stopped bool
+	// recent and last are used by draw alone, which runs on the ticker's goroutine and,
+	// once that has ended, in Finish.
+	recent []sample  // the last few seconds of counts, for the rate
+	last   time.Time // when a line was last printed, when not on a terminal
 }
 
 type sample struct {
@@ -77,26 +76,14 @@ func (p *progress) Start() {
 	}()
 }
 
-// Finish draws the final state and ends the line.
+// Finish draws the final state and ends the line. Call it once, after Start.
 func (p *progress) Finish() {
-	if p.quit == nil {
-		return
-	}
-	p.mu.Lock()
-	stopped := p.stopped
-	p.stopped = true
-	p.mu.Unlock()
-	if stopped {
-		return
-	}
 	close(p.quit)
 	<-p.done
 	p.draw(time.Now(), true)
 }
 
 func (p *progress) draw(now time.Time, final bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	n := p.n.Load()
 	p.recent = append(p.recent, sample{now, n})
 	for len(p.recent) > 2 && now.Sub(p.recent[0].at) > 5*time.Second {

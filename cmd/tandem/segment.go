@@ -46,11 +46,6 @@ func (w *jsonWriter) int(k string, v int64) {
 	w.b = strconv.AppendInt(w.b, v, 10)
 }
 
-func (w *jsonWriter) float(k string, v float64) {
-	w.key(k)
-	w.b = strconv.AppendFloat(w.b, v, 'f', -1, 64)
-}
-
 func (w *jsonWriter) bool(k string, v bool) {
 	w.key(k)
 	w.b = strconv.AppendBool(w.b, v)
@@ -63,9 +58,11 @@ func (w *jsonWriter) time(k string, t time.Time) {
 	w.b = append(w.b, '"')
 }
 
+// hexDigits are the lower-case hexadecimal digits.
+const hexDigits = "0123456789abcdef"
+
 // appendJSONString appends s as a JSON string.
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
@@ -84,7 +81,7 @@ func appendJSONString(b []byte, s string) []byte {
 		case '\r':
 			b = append(b, '\\', 'r')
 		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
 		start = i + 1
 	}
@@ -118,18 +115,16 @@ func appendUUID(b []byte, hi, lo uint64) []byte {
 
 // appendHex appends the low digits hexadecimal digits of v, zero-padded.
 func appendHex(b []byte, v uint64, digits int) []byte {
-	const hex = "0123456789abcdef"
 	for i := digits - 1; i >= 0; i-- {
-		b = append(b, hex[(v>>(4*uint(i)))&0xf])
+		b = append(b, hexDigits[(v>>(4*uint(i)))&0xf])
 	}
 	return b
 }
 
 // putHex writes the low len(dst) hexadecimal digits of v into dst, zero-padded.
 func putHex(dst []byte, v uint64) {
-	const hex = "0123456789abcdef"
 	for i := len(dst) - 1; i >= 0; i-- {
-		dst[i] = hex[v&0xf]
+		dst[i] = hexDigits[v&0xf]
 		v >>= 4
 	}
 }
