@@ -7,14 +7,17 @@ import (
 
 // Error codes. The HTTP layer maps each to one status.
 const (
-	EInvalid      = "invalid"
-	ENotFound     = "not_found"
-	EConflict     = "conflict"
-	EUnauthorized = "unauthorized"
-	EForbidden    = "forbidden"
-	ETooLarge     = "too_large"
-	EUnavailable  = "unavailable"
-	EInternal     = "internal"
+	EInvalid = "invalid"
+	// EUnprocessable is a well-formed request whose content breaks the rules, such as an
+	// agreement that does not validate.
+	EUnprocessable = "unprocessable"
+	ENotFound      = "not_found"
+	EConflict      = "conflict"
+	EUnauthorized  = "unauthorized"
+	EForbidden     = "forbidden"
+	ETooLarge      = "too_large"
+	EUnavailable   = "unavailable"
+	EInternal      = "internal"
 )
 
 // Error is an application error whose message is safe to show to the caller.
@@ -23,12 +26,23 @@ type Error struct {
 	Message string
 	// Fields lists per-field problems of an invalid input, when there are several.
 	Fields []FieldError
+	// Document lists the problems of a submitted document, each at its line and column.
+	Document []DocumentError
 }
 
 // FieldError says what is wrong with one part of an input and where.
 type FieldError struct {
 	Pointer string `json:"pointer"`
 	Detail  string `json:"detail"`
+}
+
+// DocumentError is a problem at a place in a submitted document, such as a rule of an
+// agreement that does not compile.
+type DocumentError struct {
+	Rule    string `json:"rule"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string { return e.Message }

@@ -18,8 +18,14 @@ type Contact struct {
 	UserIDs   []string       `json:"user_ids"`
 	Traits    map[string]any `json:"traits"`
 	AccountID *int64         `json:"account_id"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
+	// Score, Grade and Stage are kept current under the active agreement; Score is nil
+	// and Stage empty until one is active.
+	Score     *Score     `json:"score"`
+	Grade     string     `json:"grade"`
+	Stage     string     `json:"stage"`
+	StageAt   *time.Time `json:"stage_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // Account is a company: contacts join it by their email domain (never a free-mail one)
@@ -88,6 +94,8 @@ type Page struct {
 	After int64
 	// AfterTime is the last time of the previous page, for listings ordered by time.
 	AfterTime time.Time
+	// AfterScore is the last score of the previous page, for listings ordered by score.
+	AfterScore float64
 	// Limit caps the number of rows returned.
 	Limit int
 }
@@ -96,6 +104,9 @@ type Page struct {
 type ContactFilter struct {
 	Email     string
 	AccountID int64
+	Stage     string
+	// Order is "id" (the default) or "-engagement": hottest first.
+	Order string
 }
 
 // ContactService reads contacts. Every method returns an *Error with code NotFound when

@@ -13,7 +13,8 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	f := tandem.ContactFilter{Email: r.URL.Query().Get("email")}
+	q := r.URL.Query()
+	f := tandem.ContactFilter{Email: q.Get("email"), Stage: q.Get("stage"), Order: q.Get("order")}
 	if a := r.URL.Query().Get("account_id"); a != "" {
 		if f.AccountID, err = strconv.ParseInt(a, 10, 64); err != nil {
 			s.problem(w, r, tandem.Errorf(tandem.EInvalid, "account_id: %q is not an integer", a))
@@ -31,6 +32,14 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 	res := list[*tandem.Contact]{Data: cs}
 	if len(cs) == p.Limit {
 		c := cursor(cs[len(cs)-1].ID, nil)
+		if f.Order == "-engagement" {
+			next, err := s.store.ContactCursor(r.Context(), cs[len(cs)-1], f.Order)
+			if err != nil {
+				s.problem(w, r, err)
+				return
+			}
+			c = scoreCursor(next)
+		}
 		res.NextCursor = &c
 	}
 	writeJSON(w, http.StatusOK, res)

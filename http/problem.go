@@ -10,14 +10,15 @@ import (
 
 // statusOf maps each application error code to one HTTP status.
 var statusOf = map[string]int{
-	tandem.EInvalid:      http.StatusBadRequest,
-	tandem.ENotFound:     http.StatusNotFound,
-	tandem.EConflict:     http.StatusConflict,
-	tandem.EUnauthorized: http.StatusUnauthorized,
-	tandem.EForbidden:    http.StatusForbidden,
-	tandem.ETooLarge:     http.StatusRequestEntityTooLarge,
-	tandem.EUnavailable:  http.StatusServiceUnavailable,
-	tandem.EInternal:     http.StatusInternalServerError,
+	tandem.EInvalid:       http.StatusBadRequest,
+	tandem.EUnprocessable: http.StatusUnprocessableEntity,
+	tandem.ENotFound:      http.StatusNotFound,
+	tandem.EConflict:      http.StatusConflict,
+	tandem.EUnauthorized:  http.StatusUnauthorized,
+	tandem.EForbidden:     http.StatusForbidden,
+	tandem.ETooLarge:      http.StatusRequestEntityTooLarge,
+	tandem.EUnavailable:   http.StatusServiceUnavailable,
+	tandem.EInternal:      http.StatusInternalServerError,
 }
 
 // problem is an RFC 9457 problem details document.
@@ -50,6 +51,8 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	p.Title = http.StatusText(p.Status)
 	if e := (*tandem.Error)(nil); errors.As(err, &e) && len(e.Fields) > 0 {
 		p.Errors = e.Fields
+	} else if e != nil && len(e.Document) > 0 {
+		p.Errors = e.Document
 	}
 	s.writeProblem(w, p)
 }

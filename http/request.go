@@ -49,45 +49,58 @@ func page(r *http.Request) (tandem.Page, error) {
 	}
 	if c := q.Get("cursor"); c != "" {
 		var err error
-		if p.After, p.AfterTime, err = parseCursor(c); err != nil {
+		if p.After, p.AfterTime, p.AfterScore, err = parseCursor(c); err != nil {
 			return p, tandem.Errorf(tandem.EInvalid, "cursor: %q is not a cursor this API returned", c)
 		}
 	}
 	return p, nil
 }
 
-// parseCursor reverses cursor. The id is positive; the time, in microseconds since the
-// Unix epoch, may be zero or negative, for events dated on or before 1970-01-01.
-func parseCursor(c string) (id int64, t time.Time, err error) {
+// parseCursor reverses cursor and scoreCursor. The id is positive; the time, in
+// microseconds since the Unix epoch, may be zero or negative, for events dated on or
+// before 1970-01-01.
+func parseCursor(c string) (id int64, t time.Time, score float64, err error) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return 0, t, err
+		return 0, t, 0, err
 	}
-	ids, us, _ := strings.Cut(string(raw), ".")
+	s := string(raw)
+	ids, scores, isScore := strings.Cut(s, "~")
+	ids, us, _ := strings.Cut(ids, ".")
 	if id, err = strconv.ParseInt(ids, 10, 64); err != nil {
-		return 0, t, err
+		return 0, t, 0, err
 	}
 	if id <= 0 {
-		return 0, t, fmt.Errorf("id %d is not positive", id)
+		return 0, t, 0, fmt.Errorf("id %d is not positive", id)
+	}
+	if isScore {
+		if score, err = strconv.ParseFloat(scores, 64); err != nil {
+			return 0, t, 0, err
+		}
 	}
 	if us != "" {
 		n, err := strconv.ParseInt(us, 10, 64)
 		if err != nil {
-			return 0, t, err
+			return 0, t, 0, err
 		}
 		t = time.UnixMicro(n)
 	}
-	return id, t, nil
+	return id, t, score, nil
 }
 
-// cursor returns the cursor of the page after the row with id and, for listings ordered
-// by time, time t.
+// cursor is where a listing continues: after the row with this id, and for listings
+// ordered by time, this time.
 func cursor(id int64, t *time.Time) string {
 	s := strconv.FormatInt(id, 10)
 	if t != nil {
 		s += "." + strconv.FormatInt(t.UnixMicro(), 10)
 	}
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// scoreCursor is the cursor of a listing ordered by a score.
+func scoreCursor(p tandem.Page) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.After, 10) + "~" + strconv.FormatFloat(p.AfterScore, 'g', -1, 64)))
 }
 
 // list is a page of a listing.

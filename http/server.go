@@ -21,7 +21,15 @@ type Store interface {
 	tandem.AccountService
 	tandem.SourceService
 	tandem.TokenService
+	tandem.AgreementService
+	tandem.ScoreService
 	Sources(ctx context.Context) ([]*tandem.Source, error)
+	// ValidateAgreement checks a document as ProposeAgreement would, storing nothing.
+	ValidateAgreement(doc []byte) error
+	AgreementDiff(ctx context.Context, from, to int) (string, error)
+	StartRescore(ctx context.Context) (*tandem.Rescore, error)
+	// ContactCursor is where a listing in order continues after c.
+	ContactCursor(ctx context.Context, c *tandem.Contact, order string) (tandem.Page, error)
 	Ping(ctx context.Context) error
 }
 
@@ -77,6 +85,18 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/contacts", token(s.listContacts)},
 		{"GET /api/v1/contacts/{id}", token(s.contact)},
 		{"GET /api/v1/contacts/{id}/events", token(s.contactEvents)},
+		{"GET /api/v1/contacts/{id}/score", token(s.contactScore)},
+		{"GET /api/v1/contacts/{id}/stages", token(s.contactStages)},
+		{"GET /api/v1/agreement", token(s.activeAgreement)},
+		{"PUT /api/v1/agreement", token(s.proposeAgreement, tandem.RoleMarketing, tandem.RoleSales)},
+		{"POST /api/v1/agreement/validate", token(s.validateAgreement)},
+		{"GET /api/v1/agreement/versions", token(s.agreementVersions)},
+		{"GET /api/v1/agreement/versions/{n}", token(s.agreementVersion)},
+		{"GET /api/v1/agreement/versions/{n}/diff", token(s.agreementDiff)},
+		{"POST /api/v1/agreement/versions/{n}/approve", token(s.approveAgreement, tandem.RoleMarketing, tandem.RoleSales)},
+		{"POST /api/v1/agreement/versions/{n}/activate", token(s.activateAgreement, tandem.RoleAdmin)},
+		{"GET /api/v1/agreement/rescore", token(s.rescore)},
+		{"POST /api/v1/agreement/rescore", token(s.startRescore, tandem.RoleAdmin)},
 		{"GET /api/v1/accounts/{id}", token(s.account)},
 		{"/api/", open(s.noEndpoint)},
 		{"/v1/", open(s.noEndpoint)},

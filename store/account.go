@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"tandem"
@@ -69,8 +70,10 @@ func (r *resolver) group(ctx context.Context, m *tandem.Message) (int64, error) 
 	if err != nil {
 		return 0, fmt.Errorf("group %q: %w", m.GroupID, err)
 	}
-	traits := map[string]any{}
+	oldName := name
+	traits, before := map[string]any{}, map[string]any{}
 	_ = json.Unmarshal([]byte(rawTraits), &traits)
+	_ = json.Unmarshal([]byte(rawTraits), &before)
 	mergeTraits(traits, m.Traits, true)
 	if n, ok := m.Traits["name"].(string); ok && n != "" {
 		name = n
@@ -101,6 +104,12 @@ func (r *resolver) group(ctx context.Context, m *tandem.Message) (int64, error) 
 	if _, err := r.tx.ExecContext(ctx, `UPDATE accounts SET group_id = $1, name = $2, traits = $3, domain = $4, updated_at = $5 WHERE id = $6`,
 		m.GroupID, name, string(raw), d, r.now, id); err != nil {
 		return 0, fmt.Errorf("group %q: %w", m.GroupID, err)
+	}
+	if !reflect.DeepEqual(traits, before) || name != oldName || newDomain != curDomain.String {
+		if r.changedAccounts == nil {
+			r.changedAccounts = map[int64]bool{}
+		}
+		r.changedAccounts[id] = true
 	}
 	return id, nil
 }

@@ -1,5 +1,11 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
 // idCache remembers identities across ingest transactions, so that events from people
 // seen before need no lookup. It is only used where this process is the store's one
 // writer (SQLite), and only by the group committer's goroutine, so it has no lock.
@@ -70,5 +76,63 @@ func (c *idCache) remember(r *resolver) {
 	}
 	for k, id := range r.domains {
 		c.domains[k] = id
+	}
+}
+
+// scoreCache remembers the score columns that ingest transactions wrote, so that the
+// next transaction touching a contact need not read them back. Like idCache it is used
+// only where this process is the store's one ingester (SQLite), and only by the group
+// committer's goroutine. Other writers of scores make it forget: in this process they
+// bump DB.scoreGen inside their transactions, and a commit by another process (such as
+// `tandem rescore`) changes SQLite's data_version.
+type scoreCache struct {
+	max         int
+	gen         int64
+	dataVersion int64
+	m           map[int64]*contactScore
+}
+
+func newScoreCache(max int) *scoreCache {
+	return &scoreCache{max: max, m: map[int64]*contactScore{}}
+}
+
+func (c *scoreCache) reset() { c.m = map[int64]*contactScore{} }
+
+// check empties the cache if another writer may have changed scores since it was
+// filled.
+func (c *scoreCache) check(ctx context.Context, tx *sql.Tx, gen int64) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return fmt.Errorf("data version: %w", err)
+	}
+	if v != c.dataVersion || gen != c.gen {
+		c.reset()
+		c.dataVersion, c.gen = v, gen
+	}
+	return nil
+}
+
+// get returns the cached score of a contact if it was computed under a, ready for
+// another transaction to work on.
+func (c *scoreCache) get(id int64, a *active) *contactScore {
+	cs := c.m[id]
+	if cs == nil || cs.version != a.version || cs.anchor != a.anchor {
+		return nil
+	}
+	cs.changes, cs.fired, cs.full = nil, false, false
+	return cs
+}
+
+// remember takes in the scores a committed transaction wrote, and forgets contacts
+// merged away.
+func (c *scoreCache) remember(scores []*contactScore, merged map[int64]int64) {
+	if len(c.m)+len(scores) > c.max {
+		c.reset()
+	}
+	for _, cs := range scores {
+		c.m[cs.id] = cs
+	}
+	for id := range merged {
+		delete(c.m, id)
 	}
 }

@@ -65,6 +65,16 @@ func TestConformance(t *testing.T) {
 		{"ReplaceTokenRevokesOldSecret", testReplaceTokenRevokesOldSecret},
 		{"Sources", testSources},
 		{"NotFound", testNotFound},
+		{"AgreementApproval", testAgreementApproval},
+		{"BadAgreementRefused", testBadAgreementRefused},
+		{"ScoreOnIngest", testScoreOnIngest},
+		{"FitFollowsAccount", testFitFollowsAccount},
+		{"VisitorEventsScoreOnIdentify", testVisitorEventsScoreOnIdentify},
+		{"MergeKeepsScores", testMergeKeepsScores},
+		{"ContactsByEngagement", testContactsByEngagement},
+		{"RescoreOnActivation", testRescoreOnActivation},
+		{"DecayIntoDetour", testDecayIntoDetour},
+		{"ScoresWithoutAgreement", testScoresWithoutAgreement},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -6,35 +6,78 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
 	"tandem"
 )
 
-const contactColumns = `c.id, COALESCE(c.email, ''), c.traits, COALESCE(c.account_id, 0), c.created_at, c.updated_at`
+const contactColumns = `c.id, COALESCE(c.email, ''), c.traits, COALESCE(c.account_id, 0), c.created_at, c.updated_at,
+	c.score_fit, c.score_eng, c.grade, c.stage, c.stage_at, c.scored_version`
 
-func scanContact(s interface{ Scan(...any) error }) (*tandem.Contact, error) {
+// contactRow is a contact as read, with its anchored engagement sum still to be turned
+// into current engagement.
+type contactRow struct {
+	*tandem.Contact
+	eng     float64
+	version int
+}
+
+func scanContact(s interface{ Scan(...any) error }) (contactRow, error) {
 	var (
 		c            tandem.Contact
+		r            = contactRow{Contact: &c}
 		traits       string
 		acc          int64
 		created, upd int64
+		fit          float64
+		stageAt      sql.NullInt64
 	)
-	if err := s.Scan(&c.ID, &c.Email, &traits, &acc, &created, &upd); err != nil {
-		return nil, err
+	if err := s.Scan(&c.ID, &c.Email, &traits, &acc, &created, &upd, &fit, &r.eng, &c.Grade, &c.Stage, &stageAt, &r.version); err != nil {
+		return r, err
 	}
 	c.Traits = map[string]any{}
 	if err := json.Unmarshal([]byte(traits), &c.Traits); err != nil {
-		return nil, fmt.Errorf("contact %d traits: %w", c.ID, err)
+		return r, fmt.Errorf("contact %d traits: %w", c.ID, err)
 	}
 	if acc != 0 {
 		c.AccountID = &acc
 	}
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(upd)
+	if stageAt.Valid {
+		t := fromMicros(stageAt.Int64)
+		c.StageAt = &t
+	}
 	c.UserIDs = []string{}
-	return &c, nil
+	c.Score = &tandem.Score{Fit: fit}
+	return r, nil
 }
+
+// withScores finishes contacts read by scanContact: engagement decayed to now under the
+// active agreement, or no score at all while none is active.
+func (db *DB) withScores(ctx context.Context, rows []contactRow) ([]*tandem.Contact, error) {
+	a, err := db.activeIn(ctx, db.read)
+	if err != nil {
+		return nil, err
+	}
+	now := db.Now()
+	list := make([]*tandem.Contact, len(rows))
+	for i, r := range rows {
+		list[i] = r.Contact
+		if a == nil || r.version == 0 && r.Stage == "" {
+			r.Score = nil
+			continue
+		}
+		eng := a.model.Current(r.eng, now)
+		r.Score.Engagement = round2(eng)
+		r.Score.Total = round2(r.Score.Fit + eng)
+	}
+	return list, nil
+}
+
+// round2 rounds a score to two decimals for showing: decay makes long fractions.
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 // canonicalContact is the id that the contact id $1 stands for now: its own, or that of
 // the contact it was merged into. Each query resolves it for itself, so that a merge
@@ -43,23 +86,75 @@ const canonicalContact = `COALESCE((SELECT into_id FROM contact_merges WHERE fro
 
 // Contact returns a contact by id; a merged contact's old id finds the survivor.
 func (db *DB) Contact(ctx context.Context, id int64) (*tandem.Contact, error) {
-	c, err := scanContact(db.read.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id = `+canonicalContact, id))
+	r, err := scanContact(db.read.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id = `+canonicalContact, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("contact %d: %w", id, err)
 	}
-	if err := db.attachUserIDs(ctx, []*tandem.Contact{c}); err != nil {
+	list, err := db.withScores(ctx, []contactRow{r})
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	if err := db.attachUserIDs(ctx, list); err != nil {
+		return nil, err
+	}
+	return list[0], nil
 }
 
-// Contacts lists contacts in id order, after p.After.
+// Contacts lists contacts in id order after p.After, or with f.Order "-engagement",
+// hottest first after p.AfterScore and p.After: an index on (stage, score_eng, id)
+// serves it when f.Stage is set.
 func (db *DB) Contacts(ctx context.Context, f tandem.ContactFilter, p tandem.Page) ([]*tandem.Contact, error) {
-	where := []string{"c.id > $1"}
-	args := []any{p.After}
+	q, args, err := contactsQuery(f, p)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("contacts: %w", err)
+	}
+	defer rows.Close()
+	var found []contactRow
+	for rows.Next() {
+		r, err := scanContact(rows)
+		if err != nil {
+			return nil, fmt.Errorf("contacts: %w", err)
+		}
+		found = append(found, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("contacts: %w", err)
+	}
+	list, err := db.withScores(ctx, found)
+	if err != nil {
+		return nil, err
+	}
+	return list, db.attachUserIDs(ctx, list)
+}
+
+// contactsQuery builds the query of a contact listing.
+func contactsQuery(f tandem.ContactFilter, p tandem.Page) (string, []any, error) {
+	var (
+		where []string
+		args  []any
+		order string
+	)
+	switch f.Order {
+	case "", "id":
+		args = append(args, p.After)
+		where = append(where, "c.id > $1")
+		order = "c.id"
+	case "-engagement":
+		if p.After != 0 {
+			args = append(args, p.AfterScore, p.After)
+			where = append(where, "(c.score_eng < $1 OR (c.score_eng = $1 AND c.id < $2))")
+		}
+		order = "c.score_eng DESC, c.id DESC"
+	default:
+		return "", nil, tandem.Errorf(tandem.EInvalid, "order: %q is not one of id, -engagement", f.Order)
+	}
 	if f.Email != "" {
 		args = append(args, strings.ToLower(strings.TrimSpace(f.Email)))
 		where = append(where, fmt.Sprintf("c.id IN (SELECT contact_id FROM identities WHERE kind = 'email' AND value = $%d)", len(args)))
@@ -68,25 +163,28 @@ func (db *DB) Contacts(ctx context.Context, f tandem.ContactFilter, p tandem.Pag
 		args = append(args, f.AccountID)
 		where = append(where, fmt.Sprintf("c.account_id = $%d", len(args)))
 	}
+	if f.Stage != "" {
+		args = append(args, f.Stage)
+		where = append(where, fmt.Sprintf("c.stage = $%d", len(args)))
+	}
+	if len(where) == 0 {
+		where = append(where, "1 = 1")
+	}
 	args = append(args, limit(p))
-	q := fmt.Sprintf(`SELECT %s FROM contacts c WHERE %s ORDER BY c.id LIMIT $%d`, contactColumns, strings.Join(where, " AND "), len(args))
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("contacts: %w", err)
-	}
-	defer rows.Close()
-	list := []*tandem.Contact{}
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, fmt.Errorf("contacts: %w", err)
+	q := fmt.Sprintf(`SELECT %s FROM contacts c WHERE %s ORDER BY %s LIMIT $%d`, contactColumns, strings.Join(where, " AND "), order, len(args))
+	return q, args, nil
+}
+
+// ContactCursor returns what a listing in order needs to continue after c: its id, and
+// for "-engagement" its anchored engagement sum.
+func (db *DB) ContactCursor(ctx context.Context, c *tandem.Contact, order string) (tandem.Page, error) {
+	p := tandem.Page{After: c.ID}
+	if order == "-engagement" {
+		if err := db.read.QueryRowContext(ctx, `SELECT score_eng FROM contacts WHERE id = $1`, c.ID).Scan(&p.AfterScore); err != nil {
+			return p, fmt.Errorf("contact cursor: %w", err)
 		}
-		list = append(list, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("contacts: %w", err)
-	}
-	return list, db.attachUserIDs(ctx, list)
+	return p, nil
 }
 
 func (db *DB) attachUserIDs(ctx context.Context, list []*tandem.Contact) error {

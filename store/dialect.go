@@ -15,9 +15,14 @@ type dialect interface {
 	// in returns a condition that col is one of the strings bound to parameter n, and
 	// the parameter's value.
 	in(col string, n int, values []string) (string, any)
+	// inIDs is in for ids.
+	inIDs(col string, n int, ids []int64) (string, any)
 	// insertEvents inserts rows, skipping those whose (source_id, client_ts, message_id)
 	// exists, and reports which rows were inserted.
 	insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error)
+	// updateScores writes contacts' score columns in one statement and returns the ids
+	// it updated. With onlyStale it skips contacts already scored under a row's version.
+	updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error)
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
@@ -57,6 +62,42 @@ func (sqlite) in(col string, n int, values []string) (string, any) {
 	return col + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))", string(b)
 }
 
+func (sqlite) inIDs(col string, n int, ids []int64) (string, any) {
+	b, _ := json.Marshal(ids)
+	return col + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))", string(b)
+}
+
+// updateScores runs one prepared statement per contact: in-process SQLite pays little
+// per statement, and a single UPDATE … FROM json_each measured two and a half times
+// slower, extracting every field from JSON text for each row.
+func (sqlite) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error) {
+	q := `UPDATE contacts SET score_fit = $1, score_eng = $2, grade = $3, stage = $4, funnel_stage = $5,
+		stage_at = COALESCE($6, stage_at), scored_version = $7, score_caps = $8 WHERE id = $9`
+	if onlyStale {
+		q += ` AND scored_version <> $7`
+	}
+	stmt, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("save scores: %w", err)
+	}
+	defer stmt.Close()
+	updated := make(map[int64]bool, len(rows))
+	for _, r := range rows {
+		var at any
+		if r.stageAt != 0 {
+			at = r.stageAt
+		}
+		res, err := stmt.ExecContext(ctx, r.fit, r.eng, r.grade, r.stage, r.funnel, at, r.version, r.caps, r.id)
+		if err != nil {
+			return nil, fmt.Errorf("save score of contact %d: %w", r.id, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			updated[r.id] = true
+		}
+	}
+	return updated, nil
+}
+
 // lockIngest has nothing to do: the write pool's one connection and its immediate
 // transactions already let one writer in at a time.
 func (sqlite) lockIngest(context.Context, *sql.Tx) error { return nil }
@@ -91,6 +132,33 @@ func (postgres) name() string { return "postgres" }
 
 func (postgres) in(col string, n int, values []string) (string, any) {
 	return col + " = ANY($" + strconv.Itoa(n) + ")", values
+}
+
+func (postgres) inIDs(col string, n int, ids []int64) (string, any) {
+	return col + " = ANY($" + strconv.Itoa(n) + ")", ids
+}
+
+func (postgres) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error) {
+	n := len(rows)
+	var (
+		id, at, version        = make([]int64, n), make([]int64, n), make([]int64, n)
+		fit, eng               = make([]float64, n), make([]float64, n)
+		grade, stage, fun, cap = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i, r := range rows {
+		id[i], at[i], version[i] = r.id, r.stageAt, int64(r.version)
+		fit[i], eng[i] = r.fit, r.eng
+		grade[i], stage[i], fun[i], cap[i] = r.grade, r.stage, r.funnel, r.caps
+	}
+	q := `UPDATE contacts c SET score_fit = v.fit, score_eng = v.eng, grade = v.grade, stage = v.stage,
+		funnel_stage = v.fun, stage_at = COALESCE(NULLIF(v.at, 0), c.stage_at), scored_version = v.version, score_caps = v.caps
+		FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[], $9::text[])
+			AS v(id, fit, eng, grade, stage, fun, at, version, caps)
+		WHERE c.id = v.id`
+	if onlyStale {
+		q += ` AND c.scored_version <> v.version`
+	}
+	return updatedIDs(tx.QueryContext(ctx, q+` RETURNING c.id`, id, fit, eng, grade, stage, fun, at, version, cap))
 }
 
 // ingestLockKey names the advisory lock that ingest transactions take.
@@ -171,6 +239,35 @@ type msgKey struct {
 func (r *eventRow) key() msgKey { return msgKey{r.sourceID, r.clientTS, r.messageID} }
 
 // placeholders returns "$from, $from+1, ..., $from+n-1".
+// scoreRow is a contact's score columns ready to write.
+type scoreRow struct {
+	id                   int64
+	fit, eng             float64
+	grade, stage, funnel string
+	stageAt              int64 // zero when the stage did not change
+	version              int
+	caps                 string
+}
+
+func updatedIDs(rows *sql.Rows, err error) (map[int64]bool, error) {
+	if err != nil {
+		return nil, fmt.Errorf("save scores: %w", err)
+	}
+	defer rows.Close()
+	ids := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("save scores: %w", err)
+		}
+		ids[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("save scores: %w", err)
+	}
+	return ids, nil
+}
+
 func placeholders(from, n int) string {
 	var b strings.Builder
 	for i := range n {

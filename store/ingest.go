@@ -12,6 +12,7 @@ import (
 
 	"tandem"
 	"tandem/identity"
+	"tandem/lifecycle"
 )
 
 // Ingest stores msgs in one transaction and resolves who sent each: a message with a user
@@ -32,6 +33,15 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 		}
 		if err := db.dialect.lockIngest(ctx, tx); err != nil {
 			return err
+		}
+		var err error
+		if r.act, err = db.activeIn(ctx, tx); err != nil {
+			return err
+		}
+		if db.scores != nil && r.act != nil {
+			if err := db.scores.check(ctx, tx, db.scoreGen.Load()); err != nil {
+				return err
+			}
 		}
 		if err := r.preload(ctx, msgs); err != nil {
 			return err
@@ -93,18 +103,20 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 				out[at[j]] = tandem.Stored
 			}
 		}
-		return nil
+		return r.score(ctx, insert, stored)
 	})
 	if err != nil {
 		if db.ids != nil {
-			// Whatever failed may have been caused by what the cache believed; the
+			// Whatever failed may have been caused by what the caches believed; the
 			// next try reads the store afresh.
 			db.ids.reset()
+			db.scores.reset()
 		}
 		return nil, err
 	}
 	if db.ids != nil {
 		db.ids.remember(r)
+		db.scores.remember(r.scored, r.merged)
 	}
 	return out, nil
 }
@@ -126,6 +138,21 @@ type resolver struct {
 	releasedEmails []string
 	// seen holds the trait-writing messages stored before or met earlier in the group.
 	seen map[msgKey]bool
+
+	// act is the active agreement, nil if none is: what scoring needs to know.
+	act *active
+	// created are the contacts created in this transaction.
+	created []int64
+	// linked are the earlier events of visitors that identified in this transaction,
+	// which now count for their contacts.
+	linked []*scoredEvent
+	// changedAccounts are accounts whose traits changed: their contacts' fit may have.
+	changedAccounts map[int64]bool
+	// mergedStages are the stages of contacts merged away, by the contact that
+	// survived them, so the survivor keeps the furthest.
+	mergedStages map[int64][]lifecycle.State
+	// scored are the scores the transaction wrote.
+	scored []*contactScore
 }
 
 // writesTraits reports whether m changes a contact's or an account's traits.
@@ -499,8 +526,8 @@ func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error 
 	if err := r.tx.QueryRowContext(ctx, `UPDATE visitors SET contact_id = $1 WHERE id = $2 RETURNING traits`, contactID, v.id).Scan(&raw); err != nil {
 		return fmt.Errorf("link visitor: %w", err)
 	}
-	if _, err := r.tx.ExecContext(ctx, `UPDATE events SET contact_id = $1 WHERE visitor_id = $2 AND contact_id IS NULL`, contactID, v.id); err != nil {
-		return fmt.Errorf("link visitor events: %w", err)
+	if err := r.linkEvents(ctx, v.id, contactID); err != nil {
+		return err
 	}
 	if v.traits == nil { // not changed in this transaction, so the stored ones are current
 		v.traits = map[string]any{}
@@ -530,6 +557,7 @@ func (r *resolver) createContact(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("create contact: %w", err)
 	}
 	r.contacts[id] = &contactState{traits: map[string]any{}}
+	r.created = append(r.created, id)
 	return id, nil
 }
 
@@ -579,11 +607,21 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		s.accountID = l.accountID
 	}
 	s.dirty = true
+	var lost lifecycle.State
+	if err := r.tx.QueryRowContext(ctx, `SELECT stage, funnel_stage FROM contacts WHERE id = $1`, loser).Scan(&lost.Stage, &lost.Funnel); err != nil {
+		return 0, fmt.Errorf("merge contacts: %w", err)
+	}
+	if r.mergedStages == nil {
+		r.mergedStages = map[int64][]lifecycle.State{}
+	}
+	r.mergedStages[survivor] = append(append(r.mergedStages[survivor], lost), r.mergedStages[loser]...)
+	delete(r.mergedStages, loser)
 	for _, q := range []string{
 		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE contact_merges SET into_id = $1 WHERE into_id = $2`,
+		`UPDATE stage_changes SET contact_id = $1 WHERE contact_id = $2`,
 	} {
 		if _, err := r.tx.ExecContext(ctx, q, survivor, loser); err != nil {
 			return 0, fmt.Errorf("merge contacts: %w", err)

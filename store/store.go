@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,7 +43,14 @@ type DB struct {
 	// Now is the clock. It is read once per transaction.
 	Now func() time.Time
 
-	ids          *idCache      // nil when other processes may write (PostgreSQL)
+	ids    *idCache    // nil when other processes may write (PostgreSQL)
+	scores *scoreCache // nil when db.ids is
+	// scoreGen counts transactions other than ingest that wrote scores; see scoreCache.
+	scoreGen atomic.Int64
+	// active caches the compiled active agreement; see activeIn.
+	active atomic.Pointer[active]
+	// rescoreKick wakes RunRescores when a version was activated in this process.
+	rescoreKick  chan struct{}
 	checkpointer *checkpointer // SQLite only
 	lock         *os.File      // SQLite with Options.Ingester: held while open
 
@@ -72,7 +80,7 @@ func IsPostgres(dsn string) bool {
 // Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
 // whose folder is created if missing. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{dsn: dsn, Now: time.Now}
+	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1)}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
@@ -140,6 +148,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 				size = 500_000
 			}
 			db.ids = newIDCache(size)
+			db.scores = newScoreCache(size)
 		}
 	}
 	if err := db.write.PingContext(ctx); err != nil {

@@ -6,6 +6,7 @@
 //	tandem keys create           print a new API token
 //	tandem sources create        print a new source and its write key
 //	tandem demo                  fill the store with believable synthetic data
+//	tandem rescore               rescore every contact under the active agreement
 //	tandem bench ingest          measure ingest throughput and latency
 //
 // Every flag can also be set by an environment variable: --db by TANDEM_DB, --addr by
@@ -34,6 +35,7 @@ Usage:
   tandem keys create [flags]       create an API token and print it
   tandem sources create [flags]    create an ingestion source and print its write key
   tandem demo [flags]              fill the store with believable synthetic data
+  tandem rescore [flags]           rescore every contact under the active agreement
   tandem bench ingest [flags]      measure ingest throughput against a server on loopback
 
 Run "tandem COMMAND -h" for a command's flags. Every flag also reads the environment
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return createSource(ctx, rest[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, rest, stdout, stderr)
+	case "rescore":
+		return rescore(ctx, rest, stdout, stderr)
 	case "bench":
 		if len(rest) == 0 || rest[0] != "ingest" {
 			return errors.New("usage: tandem bench ingest [flags]")

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"sync"
 	"time"
 
 	"tandem"
@@ -29,6 +30,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		maxCommit  = fs.Int("commit-max-events", 10000, "most events one ingest commit takes")
 		drain      = fs.Duration("shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
 		debugAddr  = fs.String("debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this address; keep it private")
+		decayEvery = fs.Duration("decay-interval", time.Minute, "how often contacts whose engagement decayed below a detour stage's bound are moved")
 	)
 	sf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -60,6 +62,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			log.Error("profiler stopped", "err", http.ListenAndServe(*debugAddr, mux))
 		}()
 	}
+	// Rescoring after an agreement is activated, and moving contacts that cooled off,
+	// run beside the server until it stops.
+	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	var jobsDone sync.WaitGroup
+	jobsDone.Go(func() { db.RunRescores(jobs, log) })
+	jobsDone.Go(func() { db.RunDecay(jobs, *decayEvery, log) })
+	defer func() {
+		stopJobs()
+		jobsDone.Wait()
+	}()
 	srv, committer := newHTTPServer(db, metrics.NewRegistry(), *maxCommit, log)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -1,0 +1,410 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem"
+	"tandem/store"
+)
+
+// testTerms is a small agreement whose arithmetic the tests below work out by hand.
+const testTerms = `name: test terms
+timezone: UTC
+scoring:
+  engagement:
+    half_life: 14d
+    rules:
+      - { name: pricing visit, on: page, when: 'properties.path startsWith "/pricing"', points: 10 }
+      - { name: demo request, on: 'track:Demo Requested', points: 40, cap: { times: 1, per: 1d } }
+      - { name: careers visit, on: page, when: 'properties.path startsWith "/careers"', points: -5 }
+  fit:
+    rules:
+      - { name: senior title, when: 'traits.title matches "(?i)\\b(vp|director|head|chief)\\b"', points: 20 }
+      - { name: mid-size company, when: 'account.employees >= 200', points: 15 }
+      - { name: free email, when: 'contact.free_email', points: -25 }
+  grades: { A: 40, B: 25, C: 10 }
+stages:
+  - { key: lead, meaning: "Known person" }
+  - { key: mql, meaning: "Fits and engaged", enter_when: 'score.fit >= 20 && score.engagement >= 50' }
+  - { key: sal, meaning: "A rep accepted it", enter_on: accept }
+  - { key: inactive, meaning: "An MQL that cooled off", detour: true, enter_when: 'stage == "mql" && score.engagement < 10' }
+`
+
+var (
+	marketer = tandem.Actor{Name: "mia (marketing)", Role: tandem.RoleMarketing}
+	rep      = tandem.Actor{Name: "sam (sales)", Role: tandem.RoleSales}
+	admin    = tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
+)
+
+// now is the clock of the scoring tests: thirty days after t0.
+var now = t0.Add(30 * 24 * time.Hour)
+
+// mustActivate proposes doc as marketing, has sales approve it, and fixes the store's
+// clock at now.
+func mustActivate(tb testing.TB, db *store.DB, doc string) *tandem.Agreement {
+	tb.Helper()
+	db.Now = func() time.Time { return now }
+	ctx := context.Background()
+	p, err := db.ProposeAgreement(ctx, []byte(doc), "", marketer)
+	if err != nil {
+		tb.Fatalf("ProposeAgreement: %v", err)
+	}
+	a, err := db.ApproveAgreement(ctx, p.Version, rep)
+	if err != nil {
+		tb.Fatalf("ApproveAgreement: %v", err)
+	}
+	return a
+}
+
+func at(m *tandem.Message, t time.Time) *tandem.Message {
+	m.Timestamp, m.ReceivedAt = t, t
+	return m
+}
+
+func page(src int64, userID, path string, t time.Time) *tandem.Message {
+	m := newMessage(src, tandem.TypePage, userID, "")
+	m.Properties = []byte(`{"path":"` + path + `"}`)
+	return at(m, t)
+}
+
+func demoRequest(src int64, userID string, t time.Time) *tandem.Message {
+	return at(trackMessage(src, userID, "", "Demo Requested"), t)
+}
+
+func assertScore(tb testing.TB, c *tandem.Contact, fit, engagement float64, grade, stage string) {
+	tb.Helper()
+	if c.Score == nil {
+		tb.Fatalf("contact %d has no score", c.ID)
+	}
+	if c.Score.Fit != fit || c.Score.Engagement != engagement || c.Score.Total != fit+engagement {
+		tb.Errorf("score = %+v, want fit %v, engagement %v, total %v", *c.Score, fit, engagement, fit+engagement)
+	}
+	if c.Grade != grade || c.Stage != stage {
+		tb.Errorf("grade, stage = %q, %q; want %q, %q", c.Grade, c.Stage, grade, stage)
+	}
+}
+
+func mustStages(tb testing.TB, db *store.DB, id int64) []string {
+	tb.Helper()
+	list, err := db.ContactStages(context.Background(), id)
+	if err != nil {
+		tb.Fatalf("ContactStages: %v", err)
+	}
+	var out []string
+	for _, c := range list {
+		out = append(out, c.From+">"+c.To+" ("+c.Cause+")")
+	}
+	return out
+}
+
+func assertStages(tb testing.TB, db *store.DB, id int64, want ...string) {
+	tb.Helper()
+	if got := mustStages(tb, db, id); strings.Join(got, ", ") != strings.Join(want, ", ") {
+		tb.Errorf("stage changes = %q, want %q", got, want)
+	}
+}
+
+func testAgreementApproval(t *testing.T, db *store.DB) {
+	ctx := t.Context()
+	p, err := db.ProposeAgreement(ctx, []byte(testTerms), "", marketer)
+	if err != nil {
+		t.Fatalf("ProposeAgreement: %v", err)
+	}
+	if p.Version != 1 || p.Status != tandem.AgreementProposed || p.Format != "yaml" || p.ProposedBy != marketer.Name || p.Name != "test terms" {
+		t.Errorf("proposed = %+v", p)
+	}
+	if _, err := db.ActiveAgreement(ctx); tandem.ErrorCode(err) != tandem.ENotFound {
+		t.Errorf("ActiveAgreement before approval: err = %v, want not_found", err)
+	}
+	if _, err := db.ApproveAgreement(ctx, p.Version, tandem.Actor{Name: "max", Role: tandem.RoleMarketing}); tandem.ErrorCode(err) != tandem.EForbidden {
+		t.Errorf("approval by the proposer's team: err = %v, want forbidden", err)
+	}
+	if _, err := db.ActivateAgreement(ctx, p.Version, rep); tandem.ErrorCode(err) != tandem.EForbidden {
+		t.Errorf("activation by sales: err = %v, want forbidden", err)
+	}
+	a, err := db.ApproveAgreement(ctx, p.Version, rep)
+	if err != nil {
+		t.Fatalf("ApproveAgreement: %v", err)
+	}
+	if a.Status != tandem.AgreementActive || a.ApprovedBy != rep.Name || a.ApprovedRole != tandem.RoleSales || a.ApprovedAt == nil || a.ActivatedAt == nil {
+		t.Errorf("approved = %+v", a)
+	}
+	if _, err := db.ApproveAgreement(ctx, p.Version, rep); tandem.ErrorCode(err) != tandem.EConflict {
+		t.Errorf("second approval: err = %v, want conflict", err)
+	}
+
+	// Sales proposes a change; an admin may bootstrap it without marketing.
+	changed := strings.Replace(testTerms, "points: 10 }", "points: 15 }", 1)
+	p2, err := db.ProposeAgreement(ctx, []byte(changed), "", rep)
+	if err != nil {
+		t.Fatalf("ProposeAgreement: %v", err)
+	}
+	if _, err := db.ApproveAgreement(ctx, p2.Version, admin); tandem.ErrorCode(err) != tandem.EForbidden {
+		t.Errorf("approval by an admin: err = %v, want forbidden (admins activate)", err)
+	}
+	if _, err := db.ActivateAgreement(ctx, p2.Version, admin); err != nil {
+		t.Fatalf("ActivateAgreement: %v", err)
+	}
+	active, err := db.ActiveAgreement(ctx)
+	if err != nil || active.Version != 2 || active.Document != changed {
+		t.Fatalf("ActiveAgreement = %+v, %v; want version 2 as proposed", active, err)
+	}
+	list, err := db.AgreementVersions(ctx)
+	if err != nil {
+		t.Fatalf("AgreementVersions: %v", err)
+	}
+	if len(list) != 2 || list[0].Version != 2 || list[0].Status != tandem.AgreementActive || list[1].Status != tandem.AgreementSuperseded ||
+		list[1].ProposedBy != marketer.Name || list[1].ApprovedBy != rep.Name || list[0].ApprovedBy != admin.Name {
+		t.Errorf("versions = %+v, %+v", list[0], list[1])
+	}
+	d, err := db.AgreementDiff(ctx, 1, 2)
+	if err != nil {
+		t.Fatalf("AgreementDiff: %v", err)
+	}
+	if !strings.Contains(d, "-      - { name: pricing visit, on: page, when: 'properties.path startsWith \"/pricing\"', points: 10 }") ||
+		!strings.Contains(d, "+      - { name: pricing visit, on: page, when: 'properties.path startsWith \"/pricing\"', points: 15 }") {
+		t.Errorf("diff does not show the changed rule:\n%s", d)
+	}
+}
+
+func testBadAgreementRefused(t *testing.T, db *store.DB) {
+	ctx := t.Context()
+	bad := strings.Replace(testTerms, "points: 10 }", "pointz: 10 }", 1)
+	bad = strings.Replace(bad, "account.employees >= 200", "account.employes >= 200", 1)
+	_, err := db.ProposeAgreement(ctx, []byte(bad), "", marketer)
+	var e *tandem.Error
+	if !errors.As(err, &e) || e.Code != tandem.EUnprocessable {
+		t.Fatalf("ProposeAgreement(bad) err = %v, want unprocessable", err)
+	}
+	if len(e.Document) < 2 {
+		t.Fatalf("errors = %+v, want at least the unknown field and the misspelt account field", e.Document)
+	}
+	for _, d := range e.Document {
+		if d.Line == 0 || d.Column == 0 || d.Message == "" {
+			t.Errorf("error without a position or message: %+v", d)
+		}
+	}
+	if list, _ := db.AgreementVersions(ctx); len(list) != 0 {
+		t.Errorf("a refused agreement was stored: %+v", list)
+	}
+}
+
+func testScoreOnIngest(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	mustIngest(t, db, at(identifyMessage(src, "user-1", "", map[string]any{"email": "ada@acme.test", "title": "VP Sales"}), now))
+	c := mustContactByUserID(t, db, "user-1")
+	assertScore(t, mustContact(t, db, c.ID), 20, 0, "C", "lead")
+
+	// A demo request fourteen days ago counts half; a pricing visit now counts whole.
+	mustIngest(t, db, demoRequest(src, "user-1", now.Add(-14*24*time.Hour)), page(src, "user-1", "/pricing", now))
+	assertScore(t, mustContact(t, db, c.ID), 20, 30, "C", "lead")
+
+	// The same day's second demo request is capped; today's is not.
+	mustIngest(t, db, demoRequest(src, "user-1", now.Add(-14*24*time.Hour+time.Hour)))
+	assertScore(t, mustContact(t, db, c.ID), 20, 30, "C", "lead")
+	mustIngest(t, db, demoRequest(src, "user-1", now))
+	assertScore(t, mustContact(t, db, c.ID), 20, 70, "C", "mql")
+	assertStages(t, db, c.ID, ">lead (created)", "lead>mql (rule mql)")
+
+	b, err := db.ContactScore(t.Context(), c.ID)
+	if err != nil {
+		t.Fatalf("ContactScore: %v", err)
+	}
+	got := map[string]tandem.ScoreLine{}
+	for _, l := range b.Lines {
+		got[l.Rule] = l
+	}
+	if l := got["demo request"]; l.Points != 60 || l.Hits != 2 || l.Kind != "engagement" {
+		t.Errorf("demo request line = %+v, want 60 points from 2 hits", l)
+	}
+	if l := got["pricing visit"]; l.Points != 10 || l.Hits != 1 {
+		t.Errorf("pricing visit line = %+v, want 10 points from 1 hit", l)
+	}
+	if l := got["senior title"]; l.Points != 20 || l.Kind != "fit" {
+		t.Errorf("senior title line = %+v, want 20 fit points", l)
+	}
+	if len(b.Lines) != 3 || b.Score.Total != 90 {
+		t.Errorf("breakdown = %+v, want 3 lines totalling 90", b)
+	}
+
+	// A duplicate delivery of an event adds nothing.
+	dup := page(src, "user-1", "/pricing", now)
+	mustIngest(t, db, dup)
+	mustIngest(t, db, dup)
+	assertScore(t, mustContact(t, db, c.ID), 20, 80, "C", "mql")
+	// Negative points count too.
+	mustIngest(t, db, page(src, "user-1", "/careers/open-roles", now))
+	assertScore(t, mustContact(t, db, c.ID), 20, 75, "C", "mql")
+}
+
+func testFitFollowsAccount(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	mustIngest(t, db,
+		at(identifyMessage(src, "user-1", "", map[string]any{"email": "ada@acme.test", "title": "Director of IT"}), now),
+		at(identifyMessage(src, "user-2", "", map[string]any{"email": "bob@acme.test"}), now),
+		at(identifyMessage(src, "user-3", "", map[string]any{"email": "carol@gmail.com"}), now))
+	ada, bob, carol := mustContactByUserID(t, db, "user-1"), mustContactByUserID(t, db, "user-2"), mustContactByUserID(t, db, "user-3")
+	assertScore(t, ada, 20, 0, "C", "lead")
+	assertScore(t, bob, 0, 0, "D", "lead")
+	assertScore(t, carol, -25, 0, "D", "lead")
+
+	// The company turns out to have 500 employees: everyone there fits better.
+	mustIngest(t, db, at(groupMessage(src, "user-2", "acme", map[string]any{"domain": "acme.test", "employees": 500}), now))
+	assertScore(t, mustContact(t, db, ada.ID), 35, 0, "B", "lead")
+	assertScore(t, mustContact(t, db, bob.ID), 15, 0, "C", "lead")
+}
+
+func testVisitorEventsScoreOnIdentify(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	mustIngest(t, db, at(pageMessage(src, "anon-1"), now), at(pageMessage(src, "anon-1"), now))
+	mustIngest(t, db, at(identifyMessage(src, "user-1", "anon-1", map[string]any{"title": "Head of Growth"}), now))
+	c := mustContactByUserID(t, db, "user-1")
+	assertScore(t, mustContact(t, db, c.ID), 20, 20, "C", "lead")
+}
+
+func testMergeKeepsScores(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	// One person, first known by email, then by a user id; each profile engaged.
+	mustIngest(t, db, at(identifyMessage(src, "", "anon-1", map[string]any{"email": "ada@acme.test", "title": "VP"}), now))
+	mustIngest(t, db, at(pageMessage(src, "anon-1"), now), demoRequest(src, "user-1", now))
+	mustIngest(t, db, at(identifyMessage(src, "user-1", "", map[string]any{"email": "ada@acme.test"}), now))
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Fatalf("CountContacts = %d, want 1", n)
+	}
+	c := mustContactByUserID(t, db, "user-1")
+	assertScore(t, mustContact(t, db, c.ID), 20, 50, "C", "mql")
+}
+
+func testContactsByEngagement(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	var msgs []*tandem.Message
+	for i, user := range []string{"u1", "u2", "u3", "u4"} {
+		msgs = append(msgs, at(identifyMessage(src, user, "", map[string]any{"title": "VP"}), now))
+		for range i + 5 {
+			msgs = append(msgs, page(src, user, "/pricing", now))
+		}
+	}
+	mustIngest(t, db, msgs...)
+	var order []string
+	p := tandem.Page{Limit: 2}
+	for {
+		list, err := db.Contacts(t.Context(), tandem.ContactFilter{Stage: "mql", Order: "-engagement"}, p)
+		if err != nil {
+			t.Fatalf("Contacts: %v", err)
+		}
+		for _, c := range list {
+			order = append(order, c.UserIDs[0])
+		}
+		if len(list) < p.Limit {
+			break
+		}
+		if p, err = db.ContactCursor(t.Context(), list[len(list)-1], "-engagement"); err != nil {
+			t.Fatalf("ContactCursor: %v", err)
+		}
+		p.Limit = 2
+	}
+	// u1 has 50 points, u2 60, u3 70, u4 80: all MQLs, hottest first.
+	if strings.Join(order, ",") != "u4,u3,u2,u1" {
+		t.Errorf("MQLs by engagement = %v, want u4,u3,u2,u1", order)
+	}
+	if list, err := db.Contacts(t.Context(), tandem.ContactFilter{Order: "-fit"}, tandem.Page{}); tandem.ErrorCode(err) != tandem.EInvalid {
+		t.Errorf("unknown order: %v, %v; want invalid", list, err)
+	}
+}
+
+func testRescoreOnActivation(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	db.Now = func() time.Time { return now }
+	// Activity from before any agreement existed.
+	mustIngest(t, db,
+		at(identifyMessage(src, "user-1", "", map[string]any{"title": "VP"}), now),
+		demoRequest(src, "user-1", now), page(src, "user-1", "/pricing", now),
+		at(identifyMessage(src, "user-2", "", map[string]any{}), now))
+	u1, u2 := mustContactByUserID(t, db, "user-1"), mustContactByUserID(t, db, "user-2")
+	if u1.Score != nil || u1.Stage != "" {
+		t.Fatalf("before any agreement: score %+v, stage %q; want none", u1.Score, u1.Stage)
+	}
+	mustActivate(t, db, testTerms)
+	var calls int
+	r, err := db.Rescore(t.Context(), func(done, total int64) { calls++ })
+	if err != nil {
+		t.Fatalf("Rescore: %v", err)
+	}
+	if r.State != "done" || r.Done != 2 || r.Total != 2 || r.Version != 1 || calls == 0 {
+		t.Errorf("rescore = %+v after %d progress calls; want done 2 of 2", r, calls)
+	}
+	assertScore(t, mustContact(t, db, u1.ID), 20, 50, "C", "mql")
+	assertScore(t, mustContact(t, db, u2.ID), 0, 0, "D", "lead")
+	assertStages(t, db, u1.ID, ">lead (agreement v1)", "lead>mql (agreement v1)")
+
+	// A new version that values pricing visits more: rescoring records it as the cause.
+	doc := strings.Replace(testTerms, "score.engagement >= 50", "score.engagement >= 45", 1)
+	doc = strings.Replace(doc, "Known person", "Known person, by email or user id", 1)
+	p, err := db.ProposeAgreement(t.Context(), []byte(doc), "", rep)
+	if err != nil {
+		t.Fatalf("ProposeAgreement: %v", err)
+	}
+	if _, err := db.ApproveAgreement(t.Context(), p.Version, marketer); err != nil {
+		t.Fatalf("ApproveAgreement: %v", err)
+	}
+	// Ingest before the rescore runs: the contact is rescored by it, at once.
+	mustIngest(t, db, page(src, "user-2", "/pricing", now))
+	if r, err := db.Rescore(t.Context(), nil); err != nil || r.State != "done" || r.Version != 2 {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	assertScore(t, mustContact(t, db, u2.ID), 0, 10, "D", "lead")
+	assertScore(t, mustContact(t, db, u1.ID), 20, 50, "C", "mql")
+	latest, err := db.LatestRescore(t.Context())
+	if err != nil || latest.Version != 2 || latest.State != "done" {
+		t.Errorf("LatestRescore = %+v, %v", latest, err)
+	}
+}
+
+func testDecayIntoDetour(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	mustIngest(t, db,
+		at(identifyMessage(src, "user-1", "", map[string]any{"title": "VP"}), now),
+		demoRequest(src, "user-1", now), page(src, "user-1", "/pricing", now))
+	c := mustContactByUserID(t, db, "user-1")
+	assertScore(t, mustContact(t, db, c.ID), 20, 50, "C", "mql")
+
+	// Three half-lives later 50 points are 6.25: below the bound of 10.
+	db.Now = func() time.Time { return now.Add(42 * 24 * time.Hour) }
+	moved, err := db.Decay(t.Context())
+	if err != nil {
+		t.Fatalf("Decay: %v", err)
+	}
+	if moved != 1 {
+		t.Errorf("Decay moved %d contacts, want 1", moved)
+	}
+	assertScore(t, mustContact(t, db, c.ID), 20, 6.25, "C", "inactive")
+	if moved, _ := db.Decay(t.Context()); moved != 0 {
+		t.Errorf("second Decay moved %d contacts, want 0", moved)
+	}
+	// Engaging again brings the contact back to the funnel stage it left.
+	later := now.Add(42 * 24 * time.Hour)
+	mustIngest(t, db, page(src, "user-1", "/pricing", later))
+	assertScore(t, mustContact(t, db, c.ID), 20, 16.25, "C", "mql")
+	assertStages(t, db, c.ID, ">lead (created)", "lead>mql (rule mql)", "mql>inactive (rule inactive)", "inactive>mql (left inactive)")
+}
+
+func testScoresWithoutAgreement(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "user-1", "", map[string]any{"title": "VP"}))
+	if _, err := db.ContactScore(t.Context(), mustContactByUserID(t, db, "user-1").ID); tandem.ErrorCode(err) != tandem.ENotFound {
+		t.Errorf("ContactScore without an agreement: %v, want not_found", err)
+	}
+	if _, err := db.LatestRescore(t.Context()); tandem.ErrorCode(err) != tandem.ENotFound {
+		t.Errorf("LatestRescore without one: %v, want not_found", err)
+	}
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"tandem"
+	"tandem/agreement"
+)
+
+// ContactScore explains a contact's score rule by rule under the active agreement. The
+// lines of capped rules are the stored ones; the others are recomputed from the
+// contact's events, which gives what ingest added up, since their sum does not depend on
+// the order events arrived in.
+func (db *DB) ContactScore(ctx context.Context, id int64) (*tandem.ScoreBreakdown, error) {
+	a, err := db.activeIn(ctx, db.read)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, tandem.Errorf(tandem.ENotFound, "no agreement is active, so contacts have no score yet")
+	}
+	var (
+		canonical int64
+		fit, eng  float64
+		grade     string
+		version   int
+	)
+	err = db.read.QueryRowContext(ctx, `SELECT id, score_fit, score_eng, grade, scored_version FROM contacts WHERE id = `+canonicalContact, id).
+		Scan(&canonical, &fit, &eng, &grade, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("contact %d score: %w", id, err)
+	}
+	now := db.Now()
+	replayed, err := a.scoreContacts(ctx, db.read, db.dialect, []int64{canonical}, now, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(replayed) == 0 {
+		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
+	}
+	cs := replayed[0]
+	if len(a.capped) > 0 {
+		stored, err := a.loadScores(ctx, db.read, db.dialect, []int64{canonical})
+		if err != nil {
+			return nil, err
+		}
+		for _, rule := range a.capped {
+			delete(cs.lines, rule)
+			if l := stored[canonical].lines[rule]; l != nil {
+				cs.lines[rule] = l
+			}
+		}
+	}
+	current := a.model.Current(eng, now)
+	b := &tandem.ScoreBreakdown{
+		ContactID: canonical,
+		Score:     tandem.Score{Fit: round2(fit), Engagement: round2(current), Total: round2(fit + current)},
+		Grade:     grade,
+		Version:   version,
+		Lines:     []tandem.ScoreLine{},
+	}
+	for _, r := range a.agreement.Scoring.Engagement {
+		l := cs.lines[r.Name]
+		if l == nil || l.Hits == 0 {
+			continue
+		}
+		last := fromMicros(l.Last)
+		b.Lines = append(b.Lines, tandem.ScoreLine{Rule: r.Name, Kind: "engagement", Points: round2(a.model.Current(l.Points, now)), Hits: l.Hits, LastAt: &last})
+	}
+	// The fit rules are evaluated on the profile as it is now, as they were when it last
+	// changed.
+	prof, err := contactProfile(ctx, db.read, db.dialect, canonical)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range a.model.FitHits(prof) {
+		b.Lines = append(b.Lines, tandem.ScoreLine{Rule: h.Rule, Kind: "fit", Points: h.Points, Hits: 1})
+	}
+	return b, nil
+}
+
+// contactProfile reads what fit and stage rules see of a contact.
+func contactProfile(ctx context.Context, q querier, d dialect, id int64) (*agreement.Profile, error) {
+	var (
+		email, traits string
+		acc           int64
+	)
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(email, ''), traits, COALESCE(account_id, 0) FROM contacts WHERE id = $1`, id).Scan(&email, &traits, &acc)
+	if err != nil {
+		return nil, fmt.Errorf("contact %d profile: %w", id, err)
+	}
+	accounts, err := loadAccounts(ctx, q, d, []int64{acc})
+	if err != nil {
+		return nil, err
+	}
+	return profile(email, decodeObject([]byte(traits)), accounts[acc]), nil
+}
+
+// ContactStages lists a contact's stage changes, oldest first.
+func (db *DB) ContactStages(ctx context.Context, id int64) ([]*tandem.StageChange, error) {
+	var canonical int64
+	err := db.read.QueryRowContext(ctx, `SELECT id FROM contacts WHERE id = `+canonicalContact, id).Scan(&canonical)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("contact %d stages: %w", id, err)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT from_stage, to_stage, at, cause, version FROM stage_changes
+		WHERE contact_id = $1 ORDER BY at, id`, canonical)
+	if err != nil {
+		return nil, fmt.Errorf("contact %d stages: %w", id, err)
+	}
+	defer rows.Close()
+	list := []*tandem.StageChange{}
+	for rows.Next() {
+		var (
+			c  tandem.StageChange
+			at int64
+		)
+		if err := rows.Scan(&c.From, &c.To, &at, &c.Cause, &c.Version); err != nil {
+			return nil, fmt.Errorf("contact %d stages: %w", id, err)
+		}
+		c.At = fromMicros(at)
+		list = append(list, &c)
+	}
+	return list, rows.Err()
+}

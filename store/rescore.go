@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"tandem"
+)
+
+// Rescoring: activating a version inserts a rescores row in the activating transaction,
+// so a crash cannot lose it. A process works on a rescore while it holds its lease,
+// renewed with every batch, and resumes from the last contact id it committed; a lease
+// that lapses (its process died) lets another process carry on.
+//
+// While it runs, ingest keeps going: a contact that gets an event before the rescore
+// reaches it is scored afresh by that ingest transaction, and the rescore's own write
+// skips contacts already scored under the version, so no event is counted twice or lost
+// between the rescore reading a contact and writing it.
+
+const (
+	rescoreBatch = 2000
+	rescoreLease = 30 * time.Second
+)
+
+func (db *DB) startRescore(ctx context.Context, tx *sql.Tx, version int, now time.Time) error {
+	db.scoreGen.Add(1)
+	if _, err := tx.ExecContext(ctx, `UPDATE rescores SET state = 'canceled', error = $1, finished_at = $2, updated_at = $2
+		WHERE state = 'running'`, fmt.Sprintf("version %d was activated", version), micros(now)); err != nil {
+		return fmt.Errorf("start rescore: %w", err)
+	}
+	// A rescore's writes skip contacts already scored under the version, so contacts
+	// scored under it before (a version activated again, a deliberate rerun) are marked
+	// stale first.
+	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET scored_version = 0 WHERE scored_version = $1`, version); err != nil {
+		return fmt.Errorf("start rescore: %w", err)
+	}
+	var total int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&total); err != nil {
+		return fmt.Errorf("start rescore: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rescores (version, state, total, started_at, updated_at) VALUES ($1, 'running', $2, $3, $3)`,
+		version, total, micros(now)); err != nil {
+		return fmt.Errorf("start rescore: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) kickRescore() {
+	select {
+	case db.rescoreKick <- struct{}{}:
+	default:
+	}
+}
+
+const rescoreColumns = `id, version, state, done, total, started_at, updated_at, finished_at, error`
+
+func scanRescore(s interface{ Scan(...any) error }) (*tandem.Rescore, error) {
+	var (
+		r            tandem.Rescore
+		started, upd int64
+		finished     sql.NullInt64
+	)
+	if err := s.Scan(&r.ID, &r.Version, &r.State, &r.Done, &r.Total, &started, &upd, &finished, &r.Error); err != nil {
+		return nil, err
+	}
+	r.StartedAt, r.UpdatedAt = fromMicros(started), fromMicros(upd)
+	if finished.Valid {
+		t := fromMicros(finished.Int64)
+		r.FinishedAt = &t
+	}
+	r.Done = min(r.Done, r.Total) // contacts created meanwhile were scored by ingest
+	return &r, nil
+}
+
+// LatestRescore returns the most recent rescore.
+func (db *DB) LatestRescore(ctx context.Context) (*tandem.Rescore, error) {
+	r, err := scanRescore(db.read.QueryRowContext(ctx, `SELECT `+rescoreColumns+` FROM rescores ORDER BY id DESC LIMIT 1`))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, tandem.Errorf(tandem.ENotFound, "no rescore has run: one starts when an agreement version is activated")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latest rescore: %w", err)
+	}
+	return r, nil
+}
+
+// StartRescore starts rescoring every contact under the active version again, unless a
+// rescore of it is running, and returns the rescore.
+func (db *DB) StartRescore(ctx context.Context) (*tandem.Rescore, error) {
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		var version int
+		err := tx.QueryRowContext(ctx, `SELECT version FROM agreements WHERE status = 'active'`).Scan(&version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return tandem.Errorf(tandem.ENotFound, "no agreement is active, so there is nothing to rescore under")
+		}
+		if err != nil {
+			return fmt.Errorf("start rescore: %w", err)
+		}
+		var running int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rescores WHERE state = 'running' AND version = $1`, version).Scan(&running); err != nil {
+			return fmt.Errorf("start rescore: %w", err)
+		}
+		if running > 0 {
+			return nil
+		}
+		return db.startRescore(ctx, tx, version, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.kickRescore()
+	return db.LatestRescore(ctx)
+}
+
+// RunRescores works on rescores until ctx ends: those this process starts, and those
+// another process left unfinished.
+func (db *DB) RunRescores(ctx context.Context, log *slog.Logger) {
+	poll := time.NewTicker(5 * time.Second)
+	defer poll.Stop()
+	for {
+		job, err := db.claimRescore(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("rescore", "err", err)
+		case job != nil:
+			start := time.Now()
+			err := db.runRescore(ctx, job, nil)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				log.Error("rescore failed", "version", job.Version, "err", err)
+			default:
+				log.Info("rescored", "version", job.Version, "contacts", job.Total, "took", time.Since(start).Round(time.Millisecond))
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-db.rescoreKick:
+		case <-poll.C:
+		}
+	}
+}
+
+// rescoreJob is a claimed rescore.
+type rescoreJob struct {
+	tandem.Rescore
+	cursor int64
+}
+
+// claimRescore takes the lease of a running rescore nobody works on, if there is one.
+func (db *DB) claimRescore(ctx context.Context) (*rescoreJob, error) {
+	var job *rescoreJob
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		var j rescoreJob
+		err := tx.QueryRowContext(ctx, `SELECT id, version, done, total, cursor, started_at FROM rescores
+			WHERE state = 'running' AND lease_until < $1 ORDER BY id DESC LIMIT 1`, micros(now)).
+			Scan(&j.ID, &j.Version, &j.Done, &j.Total, &j.cursor, new(int64))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("claim rescore: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE rescores SET lease_until = $1 WHERE id = $2 AND lease_until < $3`,
+			micros(now.Add(rescoreLease)), j.ID, micros(now))
+		if err != nil {
+			return fmt.Errorf("claim rescore: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			job = &j
+		}
+		return nil
+	})
+	return job, err
+}
+
+// Rescore runs the rescore of the active version to its end in this process, claiming
+// it (or starting one if none runs), and calls progress after each batch. If another
+// process holds the rescore's lease, it follows that one's progress instead.
+func (db *DB) Rescore(ctx context.Context, progress func(done, total int64)) (*tandem.Rescore, error) {
+	if _, err := db.StartRescore(ctx); err != nil {
+		return nil, err
+	}
+	for {
+		job, err := db.claimRescore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if job != nil {
+			if err := db.runRescore(ctx, job, progress); err != nil {
+				return nil, err
+			}
+			return db.LatestRescore(ctx)
+		}
+		r, err := db.LatestRescore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(r.Done, r.Total)
+		}
+		if r.State != "running" {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// batch is one batch of a rescore, scored and ready to write.
+type batch struct {
+	scores []*contactScore
+	last   int64
+	n      int
+	err    error
+}
+
+// runRescore rescores in batches of contacts by id. One goroutine reads and scores the
+// next batch while the caller's writes the previous one, so the two cores share the work.
+func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress func(done, total int64)) error {
+	a, err := db.activeIn(ctx, db.read)
+	if err != nil {
+		return err
+	}
+	if a == nil || a.version != job.Version {
+		return db.finishRescore(ctx, job, "canceled", "the version is no longer active")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan batch, 2)
+	go func() {
+		defer close(batches)
+		cursor := job.cursor
+		cause := fmt.Sprintf("agreement v%d", a.version)
+		for ctx.Err() == nil {
+			ids, err := contactIDsAfter(ctx, db.read, cursor, rescoreBatch)
+			if err != nil || len(ids) == 0 {
+				batches <- batch{err: err}
+				return
+			}
+			scores, err := a.scoreContacts(ctx, db.read, db.dialect, ids, db.Now().UTC(), cause, nil)
+			batches <- batch{scores: scores, last: ids[len(ids)-1], n: len(ids), err: err}
+			if err != nil {
+				return
+			}
+			cursor = ids[len(ids)-1]
+		}
+	}()
+	for b := range batches {
+		if b.err != nil {
+			_ = db.finishRescore(context.WithoutCancel(ctx), job, "failed", b.err.Error())
+			return b.err
+		}
+		if b.n == 0 {
+			break
+		}
+		err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+			var state string
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM rescores WHERE id = $1`, job.ID).Scan(&state); err != nil {
+				return fmt.Errorf("rescore: %w", err)
+			}
+			if state != "running" {
+				return errCanceled
+			}
+			db.scoreGen.Add(1)
+			if err := saveScores(ctx, tx, db.dialect, b.scores, now, true); err != nil {
+				return err
+			}
+			job.Done += int64(b.n)
+			_, err := tx.ExecContext(ctx, `UPDATE rescores SET cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
+				b.last, job.Done, micros(now), micros(now.Add(rescoreLease)), job.ID)
+			return err
+		})
+		if errors.Is(err, errCanceled) {
+			return nil // a newer version took over
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				_ = db.finishRescore(context.WithoutCancel(ctx), job, "failed", err.Error())
+			}
+			return fmt.Errorf("rescore: %w", err)
+		}
+		if progress != nil {
+			progress(min(job.Done, job.Total), job.Total)
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return db.finishRescore(ctx, job, "done", "")
+}
+
+var errCanceled = errors.New("rescore canceled")
+
+func (db *DB) finishRescore(ctx context.Context, job *rescoreJob, state, msg string) error {
+	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE rescores SET state = $1, error = $2, finished_at = $3, updated_at = $3, lease_until = 0
+			WHERE id = $4 AND state = 'running'`, state, msg, micros(now), job.ID)
+		if err != nil {
+			return fmt.Errorf("finish rescore: %w", err)
+		}
+		return nil
+	})
+}
+
+func contactIDsAfter(ctx context.Context, q querier, after int64, n int) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM contacts WHERE id > $1 ORDER BY id LIMIT $2`, after, n)
+	if err != nil {
+		return nil, fmt.Errorf("rescore: %w", err)
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("rescore: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -1,0 +1,716 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	segjson "github.com/segmentio/encoding/json"
+
+	"tandem"
+	"tandem/agreement"
+	"tandem/identity"
+	"tandem/lifecycle"
+	"tandem/scoring"
+)
+
+// Scores are kept in the contacts table: score_fit, score_eng (the anchored engagement
+// sum), grade, stage, funnel_stage and the agreement version they were computed under.
+// Of the engagement rules' lines only those of capped rules are stored, because their cap
+// needs state and their result depends on the order events arrived in; an uncapped
+// rule's share of a score is the same whatever the order, so the explanation of a score
+// recomputes it from the contact's events instead of every event writing a row for it.
+
+// scoredEvent is what scoring reads of a stored event.
+type scoredEvent struct {
+	contactID  int64
+	typ        string
+	event      string
+	name       string
+	properties []byte
+	context    []byte
+	ts         int64
+}
+
+// ruleName is the name an engagement rule's `on` narrows to: a track call's event, a
+// page's or screen's name.
+func (e *scoredEvent) ruleName() string {
+	if e.typ == tandem.TypeTrack {
+		return e.event
+	}
+	return e.name
+}
+
+// contactScore is a contact's score columns while a transaction works on them.
+type contactScore struct {
+	id      int64
+	fit     float64
+	eng     float64
+	grade   string
+	state   lifecycle.State
+	version int
+	// lines are the engagement rules that fired in this transaction, and for capped
+	// rules the stored state they continued from.
+	lines map[string]*scoring.Line
+	// full says lines hold everything (a rescore from all events), replacing what is
+	// stored, rather than what this transaction added.
+	full    bool
+	changes []lifecycle.Change
+	// fired says a rule gave points in this transaction.
+	fired bool
+	// anchor is T₀ of the engagement sums, in Unix microseconds.
+	anchor int64
+}
+
+// capState is how a capped rule's line is kept in contacts.score_caps. A is the anchor
+// its points are relative to, so that rebasing the sums need not rewrite every row.
+type capState struct {
+	Points     float64 `json:"p"`
+	Hits       int64   `json:"h"`
+	Last       int64   `json:"l"`
+	WindowAt   int64   `json:"w"`
+	WindowHits int64   `json:"n"`
+	Anchor     int64   `json:"a"`
+}
+
+// encodeCaps keeps the lines of capped rules (those with a window); the others are
+// recomputed from events when a score is explained.
+func encodeCaps(lines map[string]*scoring.Line, anchor int64) (string, error) {
+	caps := map[string]capState{}
+	for rule, l := range lines {
+		if l.WindowHits > 0 {
+			caps[rule] = capState{finite(l.Points), l.Hits, l.Last, l.WindowAt, l.WindowHits, anchor}
+		}
+	}
+	if len(caps) == 0 {
+		return "{}", nil
+	}
+	b, err := segjson.Marshal(caps)
+	return string(b), err
+}
+
+// decodeCaps restores the lines of capped rules into cs, rebased on a's anchor.
+func (a *active) decodeCaps(cs *contactScore, raw string) {
+	if raw == "" || raw == "{}" {
+		return
+	}
+	caps := map[string]capState{}
+	if err := segjson.Unmarshal([]byte(raw), &caps); err != nil {
+		return // written by this code; an unreadable one only loses cap state
+	}
+	for rule, c := range caps {
+		p := c.Points
+		if c.Anchor != a.anchor {
+			p *= a.model.Weight(fromMicros(c.Anchor))
+		}
+		*cs.line(rule) = scoring.Line{Points: p, Hits: c.Hits, Last: c.Last, WindowAt: c.WindowAt, WindowHits: c.WindowHits}
+	}
+}
+
+func (cs *contactScore) line(rule string) *scoring.Line {
+	l := cs.lines[rule]
+	if l == nil {
+		if cs.lines == nil {
+			cs.lines = map[string]*scoring.Line{}
+		}
+		l = &scoring.Line{}
+		cs.lines[rule] = l
+	}
+	return l
+}
+
+// addEvents runs the agreement's engagement rules over evs, oldest first, and adds what
+// they give to cs. capped, when not nil, limits the rules to those with a cap (so an
+// explanation can recompute the uncapped ones alone).
+func (a *active) addEvents(cs *contactScore, evs []*scoredEvent) {
+	slices.SortStableFunc(evs, func(x, y *scoredEvent) int { return cmpInt64(x.ts, y.ts) })
+	for _, e := range evs {
+		rules := a.model.Candidates(e.typ, e.ruleName())
+		if len(rules) == 0 {
+			continue
+		}
+		env := eventEnv(e, rules)
+		for _, r := range rules {
+			if r.When != nil && !r.When.Eval(&env) {
+				continue
+			}
+			p, ok := a.model.Fire(cs.line(r.Name), r, time.UnixMicro(e.ts))
+			cs.eng += p
+			cs.fired = cs.fired || ok
+		}
+	}
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// eventEnv is what the engagement rules see of e. Properties and context are decoded
+// only if one of the rules reads them.
+func eventEnv(e *scoredEvent, rules []*agreement.EngagementRule) agreement.Event {
+	env := agreement.Event{Type: e.typ, Event: e.event, Name: e.name}
+	var props, ctx bool
+	for _, r := range rules {
+		props = props || r.When.Uses("properties")
+		ctx = ctx || r.When.Uses("context")
+	}
+	if props {
+		env.Properties = decodeObject(e.properties)
+	}
+	if ctx {
+		env.Context = decodeObject(e.context)
+	}
+	return env
+}
+
+// decodeObject decodes a stored JSON object; what was stored was validated on ingest,
+// so a failure leaves the rules an empty object.
+func decodeObject(raw []byte) map[string]any {
+	m := map[string]any{}
+	if len(raw) > 0 {
+		_ = segjson.Unmarshal(raw, &m)
+	}
+	return m
+}
+
+// settle recomputes a contact's fit (when prof is not nil: its profile changed, or the
+// contact is rescored), grade and stage. cause replaces the rule as the recorded cause
+// of a stage move when not empty.
+func (a *active) settle(cs *contactScore, prof *agreement.Profile, now time.Time, cause string) {
+	if prof != nil {
+		cs.fit = a.model.Fit(prof)
+	}
+	cs.grade = a.agreement.Scoring.Grade(cs.fit)
+	eng := a.model.Current(cs.eng, now)
+	f := agreement.Facts{
+		Score: agreement.Score{Fit: cs.fit, Engagement: eng, Total: cs.fit + eng},
+		Grade: cs.grade,
+	}
+	if prof != nil {
+		f.Contact, f.Traits, f.Account = prof.Contact, prof.Traits, prof.Account
+	}
+	var changes []lifecycle.Change
+	cs.state, changes = lifecycle.Evaluate(a.agreement, cs.state, &f, cause)
+	cs.changes = append(cs.changes, changes...)
+	cs.version, cs.anchor = a.version, a.anchor
+}
+
+// profile builds what fit and stage rules see of a contact.
+func profile(email string, traits map[string]any, acc *accountFacts) *agreement.Profile {
+	p := &agreement.Profile{Traits: traits}
+	if p.Traits == nil {
+		p.Traits = map[string]any{}
+	}
+	p.Contact.Email = email
+	if _, d, ok := strings.Cut(email, "@"); ok {
+		p.Contact.Domain = d
+		p.Contact.FreeEmail = identity.IsFreeMail(d)
+	}
+	if acc != nil {
+		p.Account = agreement.Account{
+			Name: acc.name, Domain: acc.domain, Traits: acc.traits,
+			Industry:  traitString(acc.traits, "industry"),
+			Owner:     traitString(acc.traits, "owner"),
+			Employees: traitNumber(acc.traits, "employees", "employee_count", "number_of_employees"),
+			Revenue:   traitNumber(acc.traits, "annual_revenue", "revenue"),
+		}
+	}
+	if p.Account.Traits == nil {
+		p.Account.Traits = map[string]any{}
+	}
+	return p
+}
+
+// accountFacts is an account as rules see it.
+type accountFacts struct {
+	name, domain string
+	traits       map[string]any
+}
+
+func traitString(t map[string]any, k string) string {
+	s, _ := t[k].(string)
+	return s
+}
+
+// traitNumber reads the first of keys that holds a number, or a string that is one (CRMs
+// export "250" as often as 250).
+func traitNumber(t map[string]any, keys ...string) float64 {
+	for _, k := range keys {
+		switch v := t[k].(type) {
+		case float64:
+			return v
+		case json.Number:
+			if f, err := v.Float64(); err == nil {
+				return f
+			}
+		case string:
+			if f, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSpace(v), ",", ""), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				return f
+			}
+		}
+	}
+	return 0
+}
+
+// loadAccounts reads the accounts of ids.
+func loadAccounts(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*accountFacts, error) {
+	out := map[int64]*accountFacts{}
+	for chunk := range slices.Chunk(ids, 5000) {
+		cond, arg := d.inIDs("id", 1, chunk)
+		rows, err := q.QueryContext(ctx, `SELECT id, name, COALESCE(domain, ''), traits FROM accounts WHERE `+cond, arg)
+		if err != nil {
+			return nil, fmt.Errorf("load accounts: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id     int64
+				a      accountFacts
+				traits string
+			)
+			if err := rows.Scan(&id, &a.name, &a.domain, &traits); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load accounts: %w", err)
+			}
+			a.traits = decodeObject([]byte(traits))
+			out[id] = &a
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load accounts: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// saveScores writes contacts' score columns, their capped rules' lines and their stage
+// moves. With onlyStale, a contact already scored under the version (by an ingest that
+// got to it first) is left alone.
+func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactScore, now time.Time, onlyStale bool) error {
+	if len(scores) == 0 {
+		return nil
+	}
+	stageAt := micros(now)
+	rows := make([]scoreRow, len(scores))
+	for i, cs := range scores {
+		caps, err := encodeCaps(cs.lines, cs.anchor)
+		if err != nil {
+			return fmt.Errorf("save score of contact %d: %w", cs.id, err)
+		}
+		rows[i] = scoreRow{id: cs.id, fit: finite(cs.fit), eng: finite(cs.eng), grade: cs.grade, stage: cs.state.Stage,
+			funnel: cs.state.Funnel, version: cs.version, caps: caps}
+		if len(cs.changes) > 0 {
+			rows[i].stageAt = stageAt
+		}
+	}
+	var saved []*contactScore
+	for chunk := range slices.Chunk(scores, 5000) {
+		updated, err := d.updateScores(ctx, tx, rows[:len(chunk)], onlyStale)
+		if err != nil {
+			return err
+		}
+		rows = rows[len(chunk):]
+		for _, cs := range chunk {
+			if updated[cs.id] {
+				saved = append(saved, cs)
+			}
+		}
+	}
+	return saveStageChanges(ctx, tx, saved, stageAt)
+}
+
+// finite keeps a score storable: PostgreSQL takes infinities but JSON cannot show them.
+func finite(f float64) float64 {
+	switch {
+	case math.IsNaN(f):
+		return 0
+	case math.IsInf(f, 1):
+		return math.MaxFloat64
+	case math.IsInf(f, -1):
+		return -math.MaxFloat64
+	}
+	return f
+}
+
+func saveStageChanges(ctx context.Context, tx *sql.Tx, scores []*contactScore, at int64) error {
+	var stmt *sql.Stmt
+	for _, cs := range scores {
+		for _, c := range cs.changes {
+			if stmt == nil {
+				var err error
+				stmt, err = tx.PrepareContext(ctx, `INSERT INTO stage_changes (contact_id, from_stage, to_stage, at, cause, version)
+					VALUES ($1, $2, $3, $4, $5, $6)`)
+				if err != nil {
+					return fmt.Errorf("save stage changes: %w", err)
+				}
+				defer stmt.Close()
+			}
+			if _, err := stmt.ExecContext(ctx, cs.id, c.From, c.To, at, c.Cause, cs.version); err != nil {
+				return fmt.Errorf("save stage change of contact %d: %w", cs.id, err)
+			}
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// linkEvents hands a visitor's earlier events to the contact it turned out to be. Under
+// an active agreement they count for the contact's score, so they are kept for scoring.
+func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) error {
+	const q = `UPDATE events SET contact_id = $1 WHERE visitor_id = $2 AND contact_id IS NULL`
+	if r.act == nil {
+		if _, err := r.tx.ExecContext(ctx, q, contactID, visitorID); err != nil {
+			return fmt.Errorf("link visitor events: %w", err)
+		}
+		return nil
+	}
+	rows, err := r.tx.QueryContext(ctx, q+` RETURNING type, event, name, properties, context, timestamp`, contactID, visitorID)
+	if err != nil {
+		return fmt.Errorf("link visitor events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e := &scoredEvent{contactID: contactID}
+		if err := rows.Scan(&e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts); err != nil {
+			return fmt.Errorf("link visitor events: %w", err)
+		}
+		r.linked = append(r.linked, e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("link visitor events: %w", err)
+	}
+	return nil
+}
+
+// score brings the scores and stages of the contacts this transaction touched up to
+// date, in the transaction that stored their events: stored (not duplicate) events that
+// an engagement rule may fire on add points; contacts created, identified or whose
+// account changed get their fit recomputed; contacts merged, or not yet rescored under
+// the active version, are scored afresh from all their events.
+func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) error {
+	a := r.act
+	if a == nil {
+		return nil
+	}
+	type work struct {
+		evs     []*scoredEvent
+		profile bool
+	}
+	todo := map[int64]*work{}
+	get := func(id int64) *work {
+		w := todo[id]
+		if w == nil {
+			w = &work{}
+			todo[id] = w
+		}
+		return w
+	}
+	for i := range rows {
+		row := &rows[i]
+		if !stored[i] || row.contactID == 0 {
+			continue
+		}
+		e := &scoredEvent{contactID: row.contactID, typ: row.typ, event: row.event, name: row.name,
+			properties: row.properties, context: row.context, ts: row.timestamp}
+		if len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
+			w := get(row.contactID)
+			w.evs = append(w.evs, e)
+		}
+	}
+	for _, e := range r.linked {
+		w := get(r.resolve(e.contactID))
+		w.evs = append(w.evs, e)
+	}
+	for _, id := range r.created {
+		get(r.resolve(id)).profile = true
+	}
+	for id, c := range r.contacts {
+		if c.dirty {
+			get(id).profile = true
+		}
+	}
+	if len(r.changedAccounts) > 0 && (a.fitReadsAccount || a.stagesReadProfile) {
+		ids := make([]int64, 0, len(r.changedAccounts))
+		for id := range r.changedAccounts {
+			ids = append(ids, id)
+		}
+		members, err := contactsOfAccounts(ctx, r.tx, r.db.dialect, ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range members {
+			get(id).profile = true
+		}
+	}
+	merged := map[int64]bool{}
+	for id := range r.mergedStages {
+		merged[r.resolve(id)] = true
+		get(r.resolve(id))
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	for id := range todo {
+		if _, gone := r.merged[id]; gone {
+			delete(todo, id)
+		}
+	}
+	now := fromMicros(r.now)
+	ids := sortedIDs(todo)
+	scores := make(map[int64]*contactScore, len(ids))
+	missing := ids
+	if c := r.db.scores; c != nil {
+		missing = make([]int64, 0, len(ids))
+		for _, id := range ids {
+			if cs := c.get(id, a); cs != nil {
+				scores[id] = cs
+			} else {
+				missing = append(missing, id)
+			}
+		}
+	}
+	loaded, err := a.loadScores(ctx, r.tx, r.db.dialect, missing)
+	if err != nil {
+		return err
+	}
+	for id, cs := range loaded {
+		scores[id] = cs
+	}
+	created := make(map[int64]bool, len(r.created))
+	for _, id := range r.created {
+		created[id] = true
+	}
+	var stale, again, inc []int64
+	for _, id := range sortedIDs(todo) {
+		cs := scores[id]
+		switch {
+		case cs == nil:
+			return fmt.Errorf("score contact %d: not found", id)
+		case cs.version != a.version && !created[id]:
+			stale = append(stale, id) // the rescore has not reached it yet
+		case merged[id]:
+			again = append(again, id)
+		default:
+			inc = append(inc, id)
+		}
+	}
+	var out []*contactScore
+	for _, batch := range []struct {
+		ids   []int64
+		cause string
+	}{{stale, fmt.Sprintf("agreement v%d", a.version)}, {again, ""}} {
+		if len(batch.ids) == 0 {
+			continue
+		}
+		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, batch.ids, now, batch.cause, func(cs *contactScore) {
+			for _, st := range r.mergedStages[cs.id] {
+				cs.state = lifecycle.Further(a.agreement, cs.state, st)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		out = append(out, fresh...)
+	}
+	if len(inc) > 0 {
+		var accounts map[int64]*accountFacts
+		profiles := map[int64]*agreement.Profile{}
+		var accIDs []int64
+		for _, id := range inc {
+			if todo[id].profile || a.stagesReadProfile {
+				c, err := r.contact(ctx, id)
+				if err != nil {
+					return err
+				}
+				if c.accountID != 0 {
+					accIDs = append(accIDs, c.accountID)
+				}
+			}
+		}
+		if len(accIDs) > 0 {
+			if accounts, err = loadAccounts(ctx, r.tx, r.db.dialect, accIDs); err != nil {
+				return err
+			}
+		}
+		for _, id := range inc {
+			if c, ok := r.contacts[id]; ok && (todo[id].profile || a.stagesReadProfile) {
+				profiles[id] = profile(c.email, c.traits, accounts[c.accountID])
+			}
+		}
+		for _, id := range inc {
+			cs := scores[id]
+			a.addEvents(cs, todo[id].evs)
+			if !cs.fired && !todo[id].profile {
+				continue // every rule it met was capped: nothing changed
+			}
+			a.settle(cs, profiles[id], now, "")
+			out = append(out, cs)
+		}
+	}
+	r.scored = out
+	return saveScores(ctx, r.tx, r.db.dialect, out, now, false)
+}
+
+func sortedIDs[V any](m map[int64]V) []int64 {
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func contactsOfAccounts(ctx context.Context, q querier, d dialect, accounts []int64) ([]int64, error) {
+	var ids []int64
+	for chunk := range slices.Chunk(accounts, 5000) {
+		cond, arg := d.inIDs("account_id", 1, chunk)
+		rows, err := q.QueryContext(ctx, `SELECT id FROM contacts WHERE `+cond, arg)
+		if err != nil {
+			return nil, fmt.Errorf("contacts of accounts: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("contacts of accounts: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("contacts of accounts: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// loadScores reads the score columns of contacts, with the state of their capped rules
+// when they were scored under a.
+func (a *active) loadScores(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*contactScore, error) {
+	out := make(map[int64]*contactScore, len(ids))
+	for chunk := range slices.Chunk(ids, 5000) {
+		cond, arg := d.inIDs("id", 1, chunk)
+		rows, err := q.QueryContext(ctx, `SELECT id, score_fit, score_eng, grade, stage, funnel_stage, scored_version, score_caps FROM contacts WHERE `+cond, arg)
+		if err != nil {
+			return nil, fmt.Errorf("load scores: %w", err)
+		}
+		for rows.Next() {
+			cs := &contactScore{}
+			var caps string
+			if err := rows.Scan(&cs.id, &cs.fit, &cs.eng, &cs.grade, &cs.state.Stage, &cs.state.Funnel, &cs.version, &caps); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load scores: %w", err)
+			}
+			if cs.version == a.version {
+				a.decodeCaps(cs, caps)
+			}
+			out[cs.id] = cs
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load scores: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// scoreContacts scores contacts afresh from all their events and their profiles, read
+// through q. adjust, when not nil, may change each contact's loaded state before its
+// stage is evaluated.
+func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []int64, now time.Time, cause string, adjust func(*contactScore)) ([]*contactScore, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	type person struct {
+		cs        *contactScore
+		email     string
+		traits    string
+		accountID int64
+		evs       []*scoredEvent
+	}
+	people := make(map[int64]*person, len(ids))
+	var accIDs []int64
+	cond, arg := d.inIDs("id", 1, ids)
+	rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage FROM contacts WHERE `+cond, arg)
+	if err != nil {
+		return nil, fmt.Errorf("rescore contacts: %w", err)
+	}
+	for rows.Next() {
+		p := &person{cs: &contactScore{full: true}}
+		if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("rescore contacts: %w", err)
+		}
+		people[p.cs.id] = p
+		if p.accountID != 0 {
+			accIDs = append(accIDs, p.accountID)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rescore contacts: %w", err)
+	}
+	accounts, err := loadAccounts(ctx, q, d, accIDs)
+	if err != nil {
+		return nil, err
+	}
+	props, ctxs := "''", "''"
+	if a.readsProperties {
+		props = "properties"
+	}
+	if a.readsContext {
+		ctxs = "context"
+	}
+	cond, arg = d.inIDs("contact_id", 1, ids)
+	rows, err = q.QueryContext(ctx, `SELECT contact_id, type, event, name, `+props+`, `+ctxs+`, timestamp FROM events WHERE `+cond, arg)
+	if err != nil {
+		return nil, fmt.Errorf("rescore events: %w", err)
+	}
+	for rows.Next() {
+		e := &scoredEvent{}
+		if err := rows.Scan(&e.contactID, &e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("rescore events: %w", err)
+		}
+		if p := people[e.contactID]; p != nil && len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
+			p.evs = append(p.evs, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rescore events: %w", err)
+	}
+	out := make([]*contactScore, 0, len(people))
+	for _, id := range ids {
+		p := people[id]
+		if p == nil {
+			continue // merged away meanwhile
+		}
+		a.addEvents(p.cs, p.evs)
+		if adjust != nil {
+			adjust(p.cs)
+		}
+		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, cause)
+		out = append(out, p.cs)
+	}
+	return out, nil
+}
