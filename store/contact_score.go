@@ -132,3 +132,46 @@ func (db *DB) ContactStages(ctx context.Context, id int64) ([]*tandem.StageChang
 	}
 	return list, rows.Err()
 }
+
+// StageCount is how many contacts are in a stage.
+type StageCount struct {
+	Stage    string `json:"stage"`
+	Contacts int64  `json:"contacts"`
+}
+
+// StageCounts counts the contacts in each stage, in the active agreement's funnel
+// order, then stages it no longer names.
+func (db *DB) StageCounts(ctx context.Context) ([]StageCount, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT stage, COUNT(*) FROM contacts GROUP BY stage`)
+	if err != nil {
+		return nil, fmt.Errorf("stage counts: %w", err)
+	}
+	defer rows.Close()
+	byStage := map[string]int64{}
+	for rows.Next() {
+		var s string
+		var n int64
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("stage counts: %w", err)
+		}
+		byStage[s] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stage counts: %w", err)
+	}
+	var out []StageCount
+	if a, err := db.activeIn(ctx, db.read); err == nil && a != nil {
+		for _, s := range a.agreement.Stages {
+			out = append(out, StageCount{s.Key, byStage[s.Key]})
+			delete(byStage, s.Key)
+		}
+	}
+	for _, s := range sortedKeys(byStage) {
+		name := s
+		if name == "" {
+			name = "(none)"
+		}
+		out = append(out, StageCount{name, byStage[s]})
+	}
+	return out, nil
+}

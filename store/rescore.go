@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"tandem"
@@ -217,16 +219,19 @@ func (db *DB) Rescore(ctx context.Context, progress func(done, total int64)) (*t
 	}
 }
 
-// batch is one batch of a rescore, scored and ready to write.
+// batch is one batch of a rescore: the contact ids it covers, then their new scores.
 type batch struct {
+	seq    int
+	ids    []int64
 	scores []*contactScore
-	last   int64
-	n      int
 	err    error
 }
 
-// runRescore rescores in batches of contacts by id. One goroutine reads and scores the
-// next batch while the caller's writes the previous one, so the two cores share the work.
+// runRescore rescores in batches of contacts by id. One goroutine hands out batches of
+// ids, one worker per core reads and scores them (reading a contact's events is most
+// of the work, and SQLite's WAL lets readers run side by side), and the caller's
+// goroutine writes the batches back in order, so the cursor it commits with each one
+// is where a resumed rescore picks up.
 func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress func(done, total int64)) error {
 	a, err := db.activeIn(ctx, db.read)
 	if err != nil {
@@ -237,67 +242,103 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress func(don
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan batch, 2)
+	var (
+		todo    = make(chan batch)
+		scored  = make(chan batch, 4)
+		workers = max(1, min(runtime.GOMAXPROCS(0), 4))
+		cause   = fmt.Sprintf("agreement v%d", a.version)
+		wg      sync.WaitGroup
+	)
 	go func() {
-		defer close(batches)
+		defer close(todo)
 		cursor := job.cursor
-		cause := fmt.Sprintf("agreement v%d", a.version)
-		for ctx.Err() == nil {
+		for seq := 0; ctx.Err() == nil; seq++ {
 			ids, err := contactIDsAfter(ctx, db.read, cursor, rescoreBatch)
-			if err != nil || len(ids) == 0 {
-				batches <- batch{err: err}
+			if err == nil && len(ids) == 0 {
 				return
 			}
-			scores, err := a.scoreContacts(ctx, db.read, db.dialect, ids, db.Now().UTC(), cause, nil)
-			batches <- batch{scores: scores, last: ids[len(ids)-1], n: len(ids), err: err}
+			select {
+			case todo <- batch{seq: seq, ids: ids, err: err}:
+			case <-ctx.Done():
+				return
+			}
 			if err != nil {
 				return
 			}
 			cursor = ids[len(ids)-1]
 		}
 	}()
-	for b := range batches {
-		if b.err != nil {
-			_ = db.finishRescore(context.WithoutCancel(ctx), job, "failed", b.err.Error())
-			return b.err
-		}
-		if b.n == 0 {
-			break
-		}
-		err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-			var state string
-			if err := tx.QueryRowContext(ctx, `SELECT state FROM rescores WHERE id = $1`, job.ID).Scan(&state); err != nil {
+	for range workers {
+		wg.Go(func() {
+			for b := range todo {
+				if b.err == nil {
+					b.scores, b.err = a.scoreContacts(ctx, db.read, db.dialect, b.ids, db.Now().UTC(), cause, nil)
+				}
+				select {
+				case scored <- b:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(scored)
+	}()
+	pending := map[int]batch{}
+	next := 0
+	for b := range scored {
+		pending[b.seq] = b
+		for {
+			b, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if err := db.writeRescoreBatch(ctx, job, b); err != nil {
+				if errors.Is(err, errCanceled) {
+					return nil // a newer version took over
+				}
+				if ctx.Err() == nil {
+					_ = db.finishRescore(context.WithoutCancel(ctx), job, "failed", err.Error())
+				}
 				return fmt.Errorf("rescore: %w", err)
 			}
-			if state != "running" {
-				return errCanceled
+			if progress != nil {
+				progress(min(job.Done, job.Total), job.Total)
 			}
-			db.scoreGen.Add(1)
-			if err := saveScores(ctx, tx, db.dialect, b.scores, now, true); err != nil {
-				return err
-			}
-			job.Done += int64(b.n)
-			_, err := tx.ExecContext(ctx, `UPDATE rescores SET cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
-				b.last, job.Done, micros(now), micros(now.Add(rescoreLease)), job.ID)
-			return err
-		})
-		if errors.Is(err, errCanceled) {
-			return nil // a newer version took over
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				_ = db.finishRescore(context.WithoutCancel(ctx), job, "failed", err.Error())
-			}
-			return fmt.Errorf("rescore: %w", err)
-		}
-		if progress != nil {
-			progress(min(job.Done, job.Total), job.Total)
 		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	return db.finishRescore(ctx, job, "done", "")
+}
+
+// writeRescoreBatch saves one batch's scores and moves the rescore's cursor past it.
+func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) error {
+	if b.err != nil {
+		return b.err
+	}
+	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM rescores WHERE id = $1`, job.ID).Scan(&state); err != nil {
+			return fmt.Errorf("rescore: %w", err)
+		}
+		if state != "running" {
+			return errCanceled
+		}
+		db.scoreGen.Add(1)
+		if err := saveScores(ctx, tx, db.dialect, b.scores, now, true); err != nil {
+			return err
+		}
+		job.Done += int64(len(b.ids))
+		_, err := tx.ExecContext(ctx, `UPDATE rescores SET cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
+			b.ids[len(b.ids)-1], job.Done, micros(now), micros(now.Add(rescoreLease)), job.ID)
+		return err
+	})
 }
 
 var errCanceled = errors.New("rescore canceled")

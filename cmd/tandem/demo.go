@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tandem"
+	"tandem/agreement"
 	"tandem/identity"
 	"tandem/store"
 )
@@ -51,6 +52,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		seed     = fs.Uint64("seed", 1, "the seed of the random choices: the same seed makes the same data")
 		days     = fs.Int("days", 90, "how many days before --now the activity spreads over")
 		nowFlag  = fs.String("now", "", "when the activity ends, as 2026-05-01 or 2026-05-01T15:04:05Z; empty is the start of the current hour")
+		terms    = fs.Bool("agreement", true, "activate the default agreement if none is active, and score every contact under it")
 	)
 	sf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -119,6 +121,61 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if p, c := d.hottest(); c > 0 {
 		fmt.Fprintf(stdout, "  hottest    %s with %s events\n", d.person(p).email, commas(int64(c)))
 	}
+	if *terms {
+		return demoAgreement(ctx, db, stdout, stderr)
+	}
+	return nil
+}
+
+// demoAgreement activates the default agreement unless one is active, and rescores
+// every contact under the active one, showing progress.
+func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) error {
+	a, err := db.ActiveAgreement(ctx)
+	if tandem.ErrorCode(err) == tandem.ENotFound {
+		by := tandem.Actor{Name: "tandem demo", Role: tandem.RoleAdmin}
+		p, err := db.ProposeAgreement(ctx, agreement.Default, "yaml", by)
+		if err != nil {
+			return fmt.Errorf("default agreement: %w", err)
+		}
+		if a, err = db.ActivateAgreement(ctx, p.Version, by); err != nil {
+			return fmt.Errorf("default agreement: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	var (
+		bar  *progress
+		seen int64
+	)
+	r, err := db.Rescore(ctx, func(done, total int64) {
+		if bar == nil {
+			bar = newProgress(stderr, "rescore", "contacts", total, 0)
+			bar.Start()
+		}
+		bar.Add(done - seen)
+		seen = done
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return fmt.Errorf("rescore: %w", err)
+	}
+	took := r.UpdatedAt.Sub(r.StartedAt)
+	if r.FinishedAt != nil {
+		took = r.FinishedAt.Sub(r.StartedAt)
+	}
+	fmt.Fprintf(stdout, "  agreement  %q, version %d, active\n", a.Name, a.Version)
+	fmt.Fprintf(stdout, "  rescored   %s contacts in %s\n", commas(r.Done), shortDuration(took))
+	counts, err := db.StageCounts(ctx)
+	if err != nil {
+		return err
+	}
+	var parts []string
+	for _, c := range counts {
+		parts = append(parts, fmt.Sprintf("%s %s", c.Stage, commas(c.Contacts)))
+	}
+	fmt.Fprintf(stdout, "  stages     %s\n", strings.Join(parts, ", "))
 	return nil
 }
 
