@@ -80,19 +80,43 @@ type capState struct {
 }
 
 // encodeCaps keeps the lines of capped rules (those with a window); the others are
-// recomputed from events when a score is explained.
+// recomputed from events when a score is explained. It writes the JSON by hand, in rule
+// name order: it runs for every contact an ingest commit scores.
 func encodeCaps(lines map[string]*scoring.Line, anchor int64) (string, error) {
-	caps := map[string]capState{}
+	var names []string
 	for rule, l := range lines {
 		if l.WindowHits > 0 {
-			caps[rule] = capState{finite(l.Points), l.Hits, l.Last, l.WindowAt, l.WindowHits, anchor}
+			names = append(names, rule)
 		}
 	}
-	if len(caps) == 0 {
+	if len(names) == 0 {
 		return "{}", nil
 	}
-	b, err := segjson.Marshal(caps)
-	return string(b), err
+	slices.Sort(names)
+	b := make([]byte, 0, 96*len(names))
+	b = append(b, '{')
+	for i, rule := range names {
+		l := lines[rule]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		key, err := segjson.Marshal(rule)
+		if err != nil {
+			return "", err
+		}
+		b = append(b, key...)
+		b = append(b, `:{"p":`...)
+		b = strconv.AppendFloat(b, finite(l.Points), 'g', -1, 64)
+		for _, f := range []struct {
+			name string
+			v    int64
+		}{{`,"h":`, l.Hits}, {`,"l":`, l.Last}, {`,"w":`, l.WindowAt}, {`,"n":`, l.WindowHits}, {`,"a":`, anchor}} {
+			b = append(b, f.name...)
+			b = strconv.AppendInt(b, f.v, 10)
+		}
+		b = append(b, '}')
+	}
+	return string(append(b, '}')), nil
 }
 
 // decodeCaps restores the lines of capped rules into cs, rebased on a's anchor.
