@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tandem"
+	"tandem/agreement"
 )
 
 // maxAgreement caps an agreement document; real ones are a few kilobytes.
@@ -100,7 +101,16 @@ func (s *Server) writeAgreement(w http.ResponseWriter, r *http.Request, a *tande
 		_, _ = w.Write([]byte(a.Document))
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	// The stages in funnel order, each meaning beside its rule: the common terms as
+	// both teams read them.
+	out := struct {
+		*tandem.Agreement
+		Stages []*agreement.Stage `json:"stages,omitempty"`
+	}{Agreement: a}
+	if parsed, err := agreement.Parse([]byte(a.Document)); err == nil {
+		out.Stages = parsed.Stages
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func versionParam(r *http.Request, name string) (int, error) {

@@ -675,3 +675,36 @@ func TestRescoreOverHTTP(t *testing.T) {
 		t.Errorf("rescoring under the same version moved ada: %+v", stages.Data)
 	}
 }
+
+// TestAgreementShowsStageMeanings checks that the active agreement lists its stages
+// in funnel order with their meanings beside their rules, as both teams read them.
+func TestAgreementShowsStageMeanings(t *testing.T) {
+	ts := newTestServer(t)
+	marketing, _ := ts.mustActivateTerms(t)
+	var got struct {
+		Status string `json:"status"`
+		Stages []struct {
+			Key, Meaning string
+			EnterWhen    string `json:"enter_when"`
+			EnterOn      string `json:"enter_on"`
+			Detour       bool
+		} `json:"stages"`
+	}
+	ts.mustJSON(t, ts.api(t, "GET", "/api/v1/agreement", marketing, ""), 200, &got)
+	var keys []string
+	for _, s := range got.Stages {
+		keys = append(keys, s.Key)
+	}
+	if got.Status != "active" || strings.Join(keys, ",") != "lead,mql,sal,inactive" {
+		t.Fatalf("status %q, stages %q; want active with lead,mql,sal,inactive", got.Status, keys)
+	}
+	if s := got.Stages[1]; s.Meaning != "Fits and engaged" || s.EnterWhen != "score.fit >= 20 && score.engagement >= 50" {
+		t.Errorf("mql = %+v, want its meaning beside its rule", s)
+	}
+	if s := got.Stages[2]; s.EnterOn != "accept" || s.EnterWhen != "" {
+		t.Errorf("sal = %+v, want it entered on accept", s)
+	}
+	if !got.Stages[3].Detour {
+		t.Errorf("inactive = %+v, want a detour", got.Stages[3])
+	}
+}
