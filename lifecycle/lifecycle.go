@@ -52,6 +52,11 @@ func Evaluate(a *agreement.Agreement, st State, f *agreement.Facts, cause string
 		// A detour that is still there would be left for a funnel stage that is not.
 		gone = st.Funnel
 	}
+	if gone != "" && gone == st.Stage && st.Funnel != st.Stage && a.Stage(st.Funnel) != nil {
+		// Only the detour it was in is gone: it returns to its funnel stage.
+		move(st.Funnel, "stage "+gone+" removed", false)
+		gone = ""
+	}
 	if gone != "" {
 		// The contact's stage is gone from a new version of the agreement: it starts
 		// again from the top, and the rules put it where it belongs now.

@@ -451,3 +451,22 @@ func TestFurther(t *testing.T) {
 		})
 	}
 }
+
+// TestRemovedDetourReturnsToFunnel: a contact that cooled from MQL into a detour which
+// a new version drops goes back to MQL, not to the top of the funnel.
+func TestRemovedDetourReturnsToFunnel(t *testing.T) {
+	a, err := agreement.Parse([]byte(`name: t
+timezone: UTC
+scoring: { fit: { rules: [{ name: f, when: 'contact.free_email', points: 1 }] } }
+stages:
+  - { key: lead, meaning: "Known" }
+  - { key: mql, meaning: "Qualified", enter_when: 'score.fit >= 20' }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, changes := lifecycle.Evaluate(a, lifecycle.State{Stage: "inactive", Funnel: "mql"}, &agreement.Facts{}, "agreement v2")
+	if st != (lifecycle.State{Stage: "mql", Funnel: "mql"}) || len(changes) != 1 || changes[0] != (lifecycle.Change{From: "inactive", To: "mql", Cause: "agreement v2"}) {
+		t.Errorf("got %+v after %+v; want back in mql, moved once by agreement v2", st, changes)
+	}
+}

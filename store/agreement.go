@@ -149,7 +149,8 @@ func otherTeam(r tandem.Role) string {
 }
 
 // activate makes a version the active one if allowed says so, and starts rescoring
-// every contact under it. The version's engagement anchor is the activation time.
+// every contact under it. The version keeps the engagement anchor of the one it
+// replaces; the first version's anchor is its activation time.
 func (db *DB) activate(ctx context.Context, version int, by tandem.Actor, allowed func(*tandem.Agreement) error) (*tandem.Agreement, error) {
 	var out *tandem.Agreement
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
@@ -163,6 +164,13 @@ func (db *DB) activate(ctx context.Context, version int, by tandem.Actor, allowe
 		if err := allowed(a); err != nil {
 			return err
 		}
+		// Every version measures engagement from the same anchor, moved only when the
+		// sums are rebased, so a contact the rescore has not reached yet still shows
+		// its engagement on the right scale.
+		anchor := micros(now)
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(anchor_at), $1) FROM agreements WHERE status = 'active'`, anchor).Scan(&anchor); err != nil {
+			return fmt.Errorf("activate agreement: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET status = 'superseded' WHERE status = 'active'`); err != nil {
 			return fmt.Errorf("activate agreement: %w", err)
 		}
@@ -172,7 +180,7 @@ func (db *DB) activate(ctx context.Context, version int, by tandem.Actor, allowe
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE agreements SET status = 'active', approved_by = COALESCE($1, approved_by),
 			approved_role = COALESCE($2, approved_role), approved_at = CASE WHEN $1 IS NULL THEN approved_at ELSE $3 END,
-			activated_at = $3, anchor_at = $3 WHERE version = $4`, approver, role, micros(now), version)
+			activated_at = $3, anchor_at = $5 WHERE version = $4`, approver, role, micros(now), version, anchor)
 		if err != nil {
 			return fmt.Errorf("activate agreement: %w", err)
 		}
@@ -302,6 +310,24 @@ func (db *DB) activeIn(ctx context.Context, q querier) (*active, error) {
 	c := newActive(version, anchor, a)
 	db.active.Store(c)
 	return c, nil
+}
+
+// modelOf returns the scoring model of an earlier version, anchored as a is, for
+// showing the scores of contacts a rescore has not reached yet.
+func (db *DB) modelOf(ctx context.Context, version int, a *active) (*scoring.Model, error) {
+	if s, ok := db.scorings.Load(version); ok {
+		return scoring.New(s.(*agreement.Scoring), a.model.Anchor), nil
+	}
+	var doc string
+	if err := db.read.QueryRowContext(ctx, `SELECT document FROM agreements WHERE version = $1`, version).Scan(&doc); err != nil {
+		return nil, fmt.Errorf("agreement version %d: %w", version, err)
+	}
+	parsed, err := agreement.Parse([]byte(doc))
+	if err != nil {
+		return nil, fmt.Errorf("agreement version %d no longer parses: %w", version, err)
+	}
+	db.scorings.Store(version, &parsed.Scoring)
+	return scoring.New(&parsed.Scoring, a.model.Anchor), nil
 }
 
 // Diff returns the changes from version a to version b of the agreement as a unified

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -406,5 +408,59 @@ func testScoresWithoutAgreement(t *testing.T, db *store.DB) {
 	}
 	if _, err := db.LatestRescore(t.Context()); tandem.ErrorCode(err) != tandem.ENotFound {
 		t.Errorf("LatestRescore without one: %v, want not_found", err)
+	}
+}
+
+func testFutureEventCountsFromReceipt(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	mustIngest(t, db, at(identifyMessage(src, "user-1", "", map[string]any{"title": "VP"}), now))
+	// A sender whose clock is eighty years ahead: the visit counts as of its receipt.
+	m := page(src, "user-1", "/pricing", now.AddDate(80, 0, 0))
+	m.ReceivedAt = now
+	mustIngest(t, db, m)
+	c := mustContactByUserID(t, db, "user-1")
+	assertScore(t, mustContact(t, db, c.ID), 20, 10, "C", "lead")
+	if _, err := db.Rescore(t.Context(), nil); err != nil {
+		t.Fatalf("Rescore: %v", err)
+	}
+	assertScore(t, mustContact(t, db, c.ID), 20, 10, "C", "lead")
+}
+
+func testStaleScoreKeepsItsScale(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	mustIngest(t, db, at(identifyMessage(src, "user-1", "", map[string]any{"title": "VP"}), now), demoRequest(src, "user-1", now))
+	c := mustContactByUserID(t, db, "user-1")
+	// Seventy days (five half-lives) later a new version is activated; before the
+	// rescore reaches the contact its 40 points still show decayed: 1.25.
+	now := now.Add(70 * 24 * time.Hour)
+	db.Now = func() time.Time { return now }
+	p, err := db.ProposeAgreement(t.Context(), []byte(strings.Replace(testTerms, "Known person", "A known person", 1)), "", rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApproveAgreement(t.Context(), p.Version, marketer); err != nil {
+		t.Fatal(err)
+	}
+	assertScore(t, mustContact(t, db, c.ID), 20, 1.25, "C", "lead")
+	if _, err := db.Rescore(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	assertScore(t, mustContact(t, db, c.ID), 20, 1.25, "C", "lead")
+}
+
+func testMergedStageHistoryIsLabelled(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustActivate(t, db, testTerms)
+	mustIngest(t, db, at(identifyMessage(src, "", "anon-1", map[string]any{"email": "ada@acme.test"}), now))
+	mustIngest(t, db, at(identifyMessage(src, "user-1", "", map[string]any{"title": "VP"}), now))
+	loser := mustContactByUserID(t, db, "user-1")
+	mustIngest(t, db, at(identifyMessage(src, "user-1", "", map[string]any{"email": "ada@acme.test"}), now))
+	c := mustContactByUserID(t, db, "user-1")
+	got := mustStages(t, db, c.ID)
+	want := fmt.Sprintf(">lead (created (as contact %d, merged))", loser.ID)
+	if len(got) != 2 || !slices.Contains(got, ">lead (created)") || !slices.Contains(got, want) {
+		t.Errorf("stage changes = %q, want the survivor's own creation and %q", got, want)
 	}
 }

@@ -75,6 +75,9 @@ func TestConformance(t *testing.T) {
 		{"RescoreOnActivation", testRescoreOnActivation},
 		{"DecayIntoDetour", testDecayIntoDetour},
 		{"ScoresWithoutAgreement", testScoresWithoutAgreement},
+		{"FutureEventCountsFromReceipt", testFutureEventCountsFromReceipt},
+		{"StaleScoreKeepsItsScale", testStaleScoreKeepsItsScale},
+		{"MergedStageHistoryIsLabelled", testMergedStageHistoryIsLabelled},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -69,15 +69,30 @@ func (db *DB) withScores(ctx context.Context, rows []contactRow) ([]*tandem.Cont
 			r.Score = nil
 			continue
 		}
-		eng := a.model.Current(r.eng, now)
+		m := a.model
+		if r.version != 0 && r.version != a.version {
+			// Not rescored under the active version yet: its sum decays as its own
+			// version said, from the anchor all versions share.
+			if m, err = db.modelOf(ctx, r.version, a); err != nil {
+				return nil, err
+			}
+		}
+		eng := m.Current(r.eng, now)
 		r.Score.Engagement = round2(eng)
 		r.Score.Total = round2(r.Score.Fit + eng)
 	}
 	return list, nil
 }
 
-// round2 rounds a score to two decimals for showing: decay makes long fractions.
-func round2(f float64) float64 { return math.Round(f*100) / 100 }
+// round2 rounds a score to two decimals for showing: decay makes long fractions. A
+// score too large for two decimals to matter is shown as it is, and never as an
+// infinity, which JSON cannot carry.
+func round2(f float64) float64 {
+	if math.Abs(f) > 1e15 || math.IsNaN(f) {
+		return finite(f)
+	}
+	return math.Round(f*100) / 100
+}
 
 // canonicalContact is the id that the contact id $1 stands for now: its own, or that of
 // the contact it was merged into. Each query resolves it for itself, so that a merge

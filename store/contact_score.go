@@ -52,8 +52,8 @@ func (db *DB) ContactScore(ctx context.Context, id int64) (*tandem.ScoreBreakdow
 		}
 		for _, rule := range a.capped {
 			delete(cs.lines, rule)
-			if l := stored[canonical].lines[rule]; l != nil {
-				cs.lines[rule] = l
+			if st := stored[canonical]; st != nil && st.lines[rule] != nil {
+				*cs.line(rule) = *st.lines[rule]
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -86,6 +87,11 @@ func (db *DB) decayStage(ctx context.Context, a *active, stage string, bound flo
 			if err := db.dialect.lockIngest(ctx, tx); err != nil {
 				return err
 			}
+			if cur, err := db.activeIn(ctx, tx); err != nil {
+				return err
+			} else if cur == nil || cur.version != a.version || cur.anchor != a.anchor {
+				return errAgreementChanged
+			}
 			db.scoreGen.Add(1)
 			scores, err := a.loadScores(ctx, tx, db.dialect, ids)
 			if err != nil {
@@ -111,11 +117,18 @@ func (db *DB) decayStage(ctx context.Context, a *active, stage string, bound flo
 			moved += len(changed)
 			return saveScores(ctx, tx, db.dialect, changed, now, false)
 		})
+		if errors.Is(err, errAgreementChanged) {
+			return moved, nil // the next run works under the new terms
+		}
 		if err != nil {
 			return moved, err
 		}
 	}
 }
+
+// errAgreementChanged stops work computed under an agreement version or anchor that
+// changed meanwhile.
+var errAgreementChanged = errors.New("the active agreement changed")
 
 // reanchor rebases every anchored sum of the active version on now.
 func (db *DB) reanchor(ctx context.Context, a *active, now time.Time) error {
@@ -123,15 +136,30 @@ func (db *DB) reanchor(ctx context.Context, a *active, now time.Time) error {
 		if err := db.dialect.lockIngest(ctx, tx); err != nil {
 			return err
 		}
+		// Sums computed under another half-life cannot be rebased with this one, so
+		// nothing moves while a rescore is still converting contacts.
+		var running int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rescores WHERE state = 'running'`).Scan(&running); err != nil {
+			return fmt.Errorf("reanchor: %w", err)
+		}
+		if running > 0 {
+			return nil
+		}
+		// The anchor moves first and only from the value this process read: of two
+		// nodes that both decided to rebase, one does.
+		res, err := tx.ExecContext(ctx, `UPDATE agreements SET anchor_at = $1 WHERE version = $2 AND anchor_at = $3`,
+			micros(now), a.version, a.anchor)
+		if err != nil {
+			return fmt.Errorf("reanchor: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
 		db.scoreGen.Add(1)
 		f := math.Exp2(float64(a.model.Anchor.Sub(now)) / float64(a.agreement.Scoring.HalfLife))
 		// The capped rules' lines name the anchor they were written under and are
 		// rebased when read.
 		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET score_eng = score_eng * $1 WHERE scored_version = $2`, f, a.version); err != nil {
-			return fmt.Errorf("reanchor: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET anchor_at = $1 WHERE version = $2 AND anchor_at = $3`,
-			micros(now), a.version, a.anchor); err != nil {
 			return fmt.Errorf("reanchor: %w", err)
 		}
 		return nil

@@ -621,11 +621,16 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE contact_merges SET into_id = $1 WHERE into_id = $2`,
-		`UPDATE stage_changes SET contact_id = $1 WHERE contact_id = $2`,
 	} {
 		if _, err := r.tx.ExecContext(ctx, q, survivor, loser); err != nil {
 			return 0, fmt.Errorf("merge contacts: %w", err)
 		}
+	}
+	// The merged contact's stage history stays readable as its own: each move is
+	// marked with the contact it happened to.
+	if _, err := r.tx.ExecContext(ctx, `UPDATE stage_changes SET contact_id = $1, cause = cause || $3 WHERE contact_id = $2`,
+		survivor, loser, fmt.Sprintf(" (as contact %d, merged)", loser)); err != nil {
+		return 0, fmt.Errorf("merge contacts: %w", err)
 	}
 	if _, err := r.tx.ExecContext(ctx, `INSERT INTO contact_merges (from_id, into_id, merged_at) VALUES ($1, $2, $3)`, loser, survivor, r.now); err != nil {
 		return 0, fmt.Errorf("merge contacts: %w", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -123,6 +124,7 @@ func (db *DB) StartRescore(ctx context.Context) (*tandem.Rescore, error) {
 func (db *DB) RunRescores(ctx context.Context, log *slog.Logger) {
 	poll := time.NewTicker(5 * time.Second)
 	defer poll.Stop()
+	failures := map[int64]int{} // by rescore id
 	for {
 		job, err := db.claimRescore(ctx)
 		switch {
@@ -135,11 +137,15 @@ func (db *DB) RunRescores(ctx context.Context, log *slog.Logger) {
 			case ctx.Err() != nil:
 				return
 			case err != nil:
-				log.Error("rescore failed", "version", job.Version, "err", err)
+				failures[job.ID]++
+				log.Error("rescore failed", "version", job.Version, "attempt", failures[job.ID], "err", err)
+				if failures[job.ID] >= maxRescoreAttempts {
+					_ = db.finishRescore(ctx, job, "failed", err.Error())
+				}
 			default:
 				log.Info("rescored", "version", job.Version, "contacts", job.Total, "took", time.Since(start).Round(time.Millisecond))
+				continue
 			}
-			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -154,6 +160,8 @@ func (db *DB) RunRescores(ctx context.Context, log *slog.Logger) {
 type rescoreJob struct {
 	tandem.Rescore
 	cursor int64
+	owner  string // this claim's lease owner
+	anchor int64  // the engagement anchor the job scores against
 }
 
 // claimRescore takes the lease of a running rescore nobody works on, if there is one.
@@ -170,8 +178,9 @@ func (db *DB) claimRescore(ctx context.Context) (*rescoreJob, error) {
 		if err != nil {
 			return fmt.Errorf("claim rescore: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE rescores SET lease_until = $1 WHERE id = $2 AND lease_until < $3`,
-			micros(now.Add(rescoreLease)), j.ID, micros(now))
+		j.owner = rand.Text()
+		res, err := tx.ExecContext(ctx, `UPDATE rescores SET lease_until = $1, owner = $2 WHERE id = $3 AND lease_until < $4`,
+			micros(now.Add(rescoreLease)), j.owner, j.ID, micros(now))
 		if err != nil {
 			return fmt.Errorf("claim rescore: %w", err)
 		}
@@ -199,7 +208,11 @@ func (db *DB) Rescore(ctx context.Context, progress func(done, total int64)) (*t
 			if err := db.runRescore(ctx, job, progress); err != nil {
 				return nil, err
 			}
-			return db.LatestRescore(ctx)
+			r, err := db.LatestRescore(ctx)
+			if err != nil || r.State != "running" {
+				return r, err
+			}
+			continue // the agreement changed under it: claim it again
 		}
 		r, err := db.LatestRescore(ctx)
 		if err != nil {
@@ -240,6 +253,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress func(don
 	if a == nil || a.version != job.Version {
 		return db.finishRescore(ctx, job, "canceled", "the version is no longer active")
 	}
+	job.anchor = a.anchor
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -298,12 +312,14 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress func(don
 			delete(pending, next)
 			next++
 			if err := db.writeRescoreBatch(ctx, job, b); err != nil {
-				if errors.Is(err, errCanceled) {
-					return nil // a newer version took over
+				switch {
+				case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
+					return nil // a newer version, or another process, took over
+				case errors.Is(err, errAgreementChanged):
+					db.releaseRescore(context.WithoutCancel(ctx), job)
+					return nil // claimed again, it starts over from the cursor
 				}
-				if ctx.Err() == nil {
-					_ = db.finishRescore(context.WithoutCancel(ctx), job, "failed", err.Error())
-				}
+				db.releaseRescore(context.WithoutCancel(ctx), job)
 				return fmt.Errorf("rescore: %w", err)
 			}
 			if progress != nil {
@@ -323,12 +339,28 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 		return b.err
 	}
 	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		var state string
-		if err := tx.QueryRowContext(ctx, `SELECT state FROM rescores WHERE id = $1`, job.ID).Scan(&state); err != nil {
+		// Serialized with ingest and with activations, so the state, the lease and the
+		// active version read here hold until this batch commits.
+		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+			return err
+		}
+		var (
+			state string
+			owner string
+		)
+		if err := tx.QueryRowContext(ctx, `SELECT state, owner FROM rescores WHERE id = $1`, job.ID).Scan(&state, &owner); err != nil {
 			return fmt.Errorf("rescore: %w", err)
 		}
 		if state != "running" {
 			return errCanceled
+		}
+		if owner != job.owner {
+			return errLeaseLost
+		}
+		if cur, err := db.activeIn(ctx, tx); err != nil {
+			return err
+		} else if cur == nil || cur.version != job.Version || cur.anchor != job.anchor {
+			return errAgreementChanged
 		}
 		db.scoreGen.Add(1)
 		if err := saveScores(ctx, tx, db.dialect, b.scores, now, true); err != nil {
@@ -341,7 +373,22 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 	})
 }
 
-var errCanceled = errors.New("rescore canceled")
+var (
+	errCanceled  = errors.New("rescore canceled")
+	errLeaseLost = errors.New("rescore lease lost")
+)
+
+// releaseRescore gives up a rescore's lease so that it can be claimed again at once.
+func (db *DB) releaseRescore(ctx context.Context, job *rescoreJob) {
+	_ = db.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE rescores SET lease_until = 0 WHERE id = $1 AND owner = $2`, job.ID, job.owner)
+		return err
+	})
+}
+
+// maxRescoreAttempts is how often a rescore that fails is tried again before it is
+// marked failed, for an operator to start anew.
+const maxRescoreAttempts = 3
 
 func (db *DB) finishRescore(ctx context.Context, job *rescoreJob, state, msg string) error {
 	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {

@@ -35,8 +35,14 @@ type scoredEvent struct {
 	name       string
 	properties []byte
 	context    []byte
-	ts         int64
+	// ts is when the event counts from: its timestamp, or when it was received if the
+	// sender dated it later than that. A clock years ahead must not make a contact the
+	// hottest lead for years.
+	ts int64
 }
+
+// scoringTime is when an event counts from, in Unix microseconds.
+func scoringTime(timestamp, receivedAt int64) int64 { return min(timestamp, receivedAt) }
 
 // ruleName is the name an engagement rule's `on` narrows to: a track call's event, a
 // page's or screen's name.
@@ -407,16 +413,18 @@ func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) e
 		}
 		return nil
 	}
-	rows, err := r.tx.QueryContext(ctx, q+` RETURNING type, event, name, properties, context, timestamp`, contactID, visitorID)
+	rows, err := r.tx.QueryContext(ctx, q+` RETURNING type, event, name, properties, context, timestamp, received_at`, contactID, visitorID)
 	if err != nil {
 		return fmt.Errorf("link visitor events: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		e := &scoredEvent{contactID: contactID}
-		if err := rows.Scan(&e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts); err != nil {
+		var received int64
+		if err := rows.Scan(&e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts, &received); err != nil {
 			return fmt.Errorf("link visitor events: %w", err)
 		}
+		e.ts = scoringTime(e.ts, received)
 		r.linked = append(r.linked, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -454,7 +462,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 			continue
 		}
 		e := &scoredEvent{contactID: row.contactID, typ: row.typ, event: row.event, name: row.name,
-			properties: row.properties, context: row.context, ts: row.timestamp}
+			properties: row.properties, context: row.context, ts: scoringTime(row.timestamp, row.receivedAt)}
 		if len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
 			w := get(row.contactID)
 			w.evs = append(w.evs, e)
@@ -530,7 +538,9 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		case cs == nil:
 			return fmt.Errorf("score contact %d: not found", id)
 		case cs.version != a.version && !created[id]:
-			stale = append(stale, id) // the rescore has not reached it yet
+			// The rescore has not reached it yet: it is scored afresh here, and a stage
+			// move names the rule, since this event may be what moved it.
+			stale = append(stale, id)
 		case merged[id]:
 			again = append(again, id)
 		default:
@@ -538,14 +548,8 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		}
 	}
 	var out []*contactScore
-	for _, batch := range []struct {
-		ids   []int64
-		cause string
-	}{{stale, fmt.Sprintf("agreement v%d", a.version)}, {again, ""}} {
-		if len(batch.ids) == 0 {
-			continue
-		}
-		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, batch.ids, now, batch.cause, func(cs *contactScore) {
+	if afresh := append(stale, again...); len(afresh) > 0 {
+		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, "", func(cs *contactScore) {
 			for _, st := range r.mergedStages[cs.id] {
 				cs.state = lifecycle.Further(a.agreement, cs.state, st)
 			}
@@ -705,7 +709,7 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 		ctxs = "context"
 	}
 	cond, arg = d.inIDs("contact_id", 1, ids)
-	rows, err = q.QueryContext(ctx, `SELECT contact_id, type, event, name, `+props+`, `+ctxs+`, timestamp FROM events WHERE `+cond, arg)
+	rows, err = q.QueryContext(ctx, `SELECT contact_id, type, event, name, `+props+`, `+ctxs+`, CASE WHEN timestamp < received_at THEN timestamp ELSE received_at END FROM events WHERE `+cond, arg)
 	if err != nil {
 		return nil, fmt.Errorf("rescore events: %w", err)
 	}

@@ -47,6 +47,8 @@ type DB struct {
 	scores *scoreCache // nil when db.ids is
 	// scoreGen counts transactions other than ingest that wrote scores; see scoreCache.
 	scoreGen atomic.Int64
+	// scorings caches the scoring models of earlier versions, by version; see modelOf.
+	scorings sync.Map
 	// active caches the compiled active agreement; see activeIn.
 	active atomic.Pointer[active]
 	// rescoreKick wakes RunRescores when a version was activated in this process.
@@ -120,7 +122,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
-		r, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+		r, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-262144)")
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
