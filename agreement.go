@@ -101,9 +101,15 @@ type StageChange struct {
 
 // Rescore is the progress of rescoring every contact under an agreement version.
 type Rescore struct {
-	ID         int64      `json:"id"`
-	Version    int        `json:"version"`
-	State      string     `json:"state"` // running, done, failed, or canceled by a newer version
+	ID      int64  `json:"id"`
+	Version int    `json:"version"`
+	State   string `json:"state"` // running, done, failed, or canceled by a newer version
+	// Phase is "events" while every event is read once, then "contacts" while each
+	// contact's new score is written.
+	Phase       string `json:"phase"`
+	EventsDone  int64  `json:"events_done"`
+	EventsTotal int64  `json:"events_total"`
+	// Done and Total count contacts written.
 	Done       int64      `json:"done"`
 	Total      int64      `json:"total"`
 	StartedAt  time.Time  `json:"started_at"`

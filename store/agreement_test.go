@@ -337,7 +337,7 @@ func testRescoreOnActivation(t *testing.T, db *store.DB) {
 	}
 	mustActivate(t, db, testTerms)
 	var calls int
-	r, err := db.Rescore(t.Context(), func(done, total int64) { calls++ })
+	r, err := db.Rescore(t.Context(), func(phase string, done, total int64) { calls++ })
 	if err != nil {
 		t.Fatalf("Rescore: %v", err)
 	}

@@ -29,6 +29,7 @@ import (
 
 // scoredEvent is what scoring reads of a stored event.
 type scoredEvent struct {
+	id         int64 // zero for an event of the transaction that scores it
 	contactID  int64
 	typ        string
 	event      string
@@ -155,11 +156,9 @@ func (cs *contactScore) line(rule string) *scoring.Line {
 	return l
 }
 
-// addEvents runs the agreement's engagement rules over evs, oldest first, and adds what
-// they give to cs. capped, when not nil, limits the rules to those with a cap (so an
-// explanation can recompute the uncapped ones alone).
+// addEvents runs the agreement's engagement rules over evs, in the order given (the
+// order they arrived in), and adds what they give to cs.
 func (a *active) addEvents(cs *contactScore, evs []*scoredEvent) {
-	slices.SortStableFunc(evs, func(x, y *scoredEvent) int { return cmpInt64(x.ts, y.ts) })
 	for _, e := range evs {
 		rules := a.model.Candidates(e.typ, e.ruleName())
 		if len(rules) == 0 {
@@ -413,7 +412,7 @@ func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) e
 		}
 		return nil
 	}
-	rows, err := r.tx.QueryContext(ctx, q+` RETURNING type, event, name, properties, context, timestamp, received_at`, contactID, visitorID)
+	rows, err := r.tx.QueryContext(ctx, q+` RETURNING id, type, event, name, properties, context, timestamp, received_at`, contactID, visitorID)
 	if err != nil {
 		return fmt.Errorf("link visitor events: %w", err)
 	}
@@ -421,7 +420,7 @@ func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) e
 	for rows.Next() {
 		e := &scoredEvent{contactID: contactID}
 		var received int64
-		if err := rows.Scan(&e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts, &received); err != nil {
+		if err := rows.Scan(&e.id, &e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts, &received); err != nil {
 			return fmt.Errorf("link visitor events: %w", err)
 		}
 		e.ts = scoringTime(e.ts, received)
@@ -456,6 +455,13 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		}
 		return w
 	}
+	// A visitor's earlier events come first, in the order they arrived; then this
+	// transaction's.
+	slices.SortFunc(r.linked, func(x, y *scoredEvent) int { return cmpInt64(x.id, y.id) })
+	for _, e := range r.linked {
+		w := get(r.resolve(e.contactID))
+		w.evs = append(w.evs, e)
+	}
 	for i := range rows {
 		row := &rows[i]
 		if !stored[i] || row.contactID == 0 {
@@ -467,10 +473,6 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 			w := get(row.contactID)
 			w.evs = append(w.evs, e)
 		}
-	}
-	for _, e := range r.linked {
-		w := get(r.resolve(e.contactID))
-		w.evs = append(w.evs, e)
 	}
 	for _, id := range r.created {
 		get(r.resolve(id)).profile = true
@@ -661,46 +663,51 @@ func (a *active) loadScores(ctx context.Context, q querier, d dialect, ids []int
 	return out, nil
 }
 
-// scoreContacts scores contacts afresh from all their events and their profiles, read
-// through q. adjust, when not nil, may change each contact's loaded state before its
-// stage is evaluated.
-func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []int64, now time.Time, cause string, adjust func(*contactScore)) ([]*contactScore, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	type person struct {
-		cs        *contactScore
-		email     string
-		traits    string
-		accountID int64
-		evs       []*scoredEvent
-	}
+// person is a contact being scored afresh: its score columns, profile and events.
+type person struct {
+	cs        *contactScore
+	email     string
+	traits    string
+	accountID int64
+	evs       []*scoredEvent
+}
+
+// loadPeople reads the stages and profiles of contacts, and their accounts.
+func loadPeople(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*person, map[int64]*accountFacts, error) {
 	people := make(map[int64]*person, len(ids))
 	var accIDs []int64
-	cond, arg := d.inIDs("id", 1, ids)
-	rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage FROM contacts WHERE `+cond, arg)
-	if err != nil {
-		return nil, fmt.Errorf("rescore contacts: %w", err)
-	}
-	for rows.Next() {
-		p := &person{cs: &contactScore{full: true}}
-		if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("rescore contacts: %w", err)
+	for chunk := range slices.Chunk(ids, 5000) {
+		cond, arg := d.inIDs("id", 1, chunk)
+		rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage FROM contacts WHERE `+cond, arg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 		}
-		people[p.cs.id] = p
-		if p.accountID != 0 {
-			accIDs = append(accIDs, p.accountID)
+		for rows.Next() {
+			p := &person{cs: &contactScore{full: true}}
+			if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("rescore contacts: %w", err)
+			}
+			people[p.cs.id] = p
+			if p.accountID != 0 {
+				accIDs = append(accIDs, p.accountID)
+			}
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rescore contacts: %w", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
+		}
 	}
 	accounts, err := loadAccounts(ctx, q, d, accIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return people, accounts, nil
+}
+
+// eventColumns are the columns of events that scoring reads, as scanEvent takes them;
+// properties and context only if a rule reads them.
+func (a *active) eventColumns() string {
 	props, ctxs := "''", "''"
 	if a.readsProperties {
 		props = "properties"
@@ -708,14 +715,38 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 	if a.readsContext {
 		ctxs = "context"
 	}
-	cond, arg = d.inIDs("contact_id", 1, ids)
-	rows, err = q.QueryContext(ctx, `SELECT contact_id, type, event, name, `+props+`, `+ctxs+`, CASE WHEN timestamp < received_at THEN timestamp ELSE received_at END FROM events WHERE `+cond, arg)
+	return `id, contact_id, type, event, name, ` + props + `, ` + ctxs + `, timestamp, received_at`
+}
+
+func scanEvent(rows *sql.Rows) (*scoredEvent, error) {
+	e := &scoredEvent{}
+	var received int64
+	if err := rows.Scan(&e.id, &e.contactID, &e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts, &received); err != nil {
+		return nil, err
+	}
+	e.ts = scoringTime(e.ts, received)
+	return e, nil
+}
+
+// scoreContacts scores contacts afresh from all their events and their profiles, read
+// through q. adjust, when not nil, may change each contact's loaded state before its
+// stage is evaluated.
+func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []int64, now time.Time, cause string, adjust func(*contactScore)) ([]*contactScore, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	people, accounts, err := loadPeople(ctx, q, d, ids)
+	if err != nil {
+		return nil, err
+	}
+	cond, arg := d.inIDs("contact_id", 1, ids)
+	rows, err := q.QueryContext(ctx, `SELECT `+a.eventColumns()+` FROM events WHERE `+cond, arg)
 	if err != nil {
 		return nil, fmt.Errorf("rescore events: %w", err)
 	}
 	for rows.Next() {
-		e := &scoredEvent{}
-		if err := rows.Scan(&e.contactID, &e.typ, &e.event, &e.name, &e.properties, &e.context, &e.ts); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("rescore events: %w", err)
 		}
@@ -733,6 +764,8 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 		if p == nil {
 			continue // merged away meanwhile
 		}
+		// In the order they arrived, as ingest scored them: a cap's window depends on it.
+		slices.SortFunc(p.evs, func(x, y *scoredEvent) int { return cmpInt64(x.id, y.id) })
 		a.addEvents(p.cs, p.evs)
 		if adjust != nil {
 			adjust(p.cs)
@@ -741,4 +774,29 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 		out = append(out, p.cs)
 	}
 	return out, nil
+}
+
+// objectCache decodes JSON objects, remembering the last few thousand by their text:
+// the properties of page views repeat (the same paths, the same titles), and a
+// rescore decodes millions of them. The maps it returns are shared and must be read
+// only, as rules do.
+type objectCache struct {
+	max int
+	m   map[string]map[string]any
+}
+
+func newObjectCache(max int) *objectCache {
+	return &objectCache{max: max, m: map[string]map[string]any{}}
+}
+
+func (c *objectCache) decode(raw []byte) map[string]any {
+	if v, ok := c.m[string(raw)]; ok {
+		return v
+	}
+	v := decodeObject(raw)
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[string(raw)] = v
+	return v
 }

@@ -143,21 +143,9 @@ func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) 
 	} else if err != nil {
 		return err
 	}
-	var (
-		bar  *progress
-		seen int64
-	)
-	r, err := db.Rescore(ctx, func(done, total int64) {
-		if bar == nil {
-			bar = newProgress(stderr, "rescore", "contacts", total, 0)
-			bar.Start()
-		}
-		bar.Add(done - seen)
-		seen = done
-	})
-	if bar != nil {
-		bar.Finish()
-	}
+	progress, finish := rescoreBars(stderr)
+	r, err := db.Rescore(ctx, progress)
+	finish()
 	if err != nil {
 		return fmt.Errorf("rescore: %w", err)
 	}

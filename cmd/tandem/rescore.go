@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
+
+	"tandem/store"
 )
 
 // rescore rescores every contact under the active agreement, in this process, with a
@@ -26,22 +27,9 @@ func rescore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
-	var (
-		once sync.Once
-		bar  *progress
-		seen int64
-	)
-	r, err := db.Rescore(ctx, func(done, total int64) {
-		once.Do(func() {
-			bar = newProgress(stderr, "rescore", "contacts", total, 0)
-			bar.Start()
-		})
-		bar.Add(done - seen)
-		seen = done
-	})
-	if bar != nil {
-		bar.Finish()
-	}
+	progress, finish := rescoreBars(stderr)
+	r, err := db.Rescore(ctx, progress)
+	finish()
 	if err != nil {
 		return err
 	}
@@ -54,4 +42,32 @@ func rescore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("rescore %s: %s", r.State, r.Error)
 	}
 	return nil
+}
+
+// rescoreBars shows a rescore's progress: a bar for reading the events, then one for
+// writing the contacts' scores. Call the function it returns when the rescore returns.
+func rescoreBars(w io.Writer) (store.Progress, func()) {
+	var (
+		bar   *progress
+		phase string
+		seen  int64
+	)
+	labels := map[string][2]string{"events": {"reading", "events"}, "contacts": {"scoring", "contacts"}}
+	report := func(p string, done, total int64) {
+		if p != phase {
+			if bar != nil {
+				bar.Finish()
+			}
+			l := labels[p]
+			bar, phase, seen = newProgress(w, l[0], l[1], total, 0), p, 0
+			bar.Start()
+		}
+		bar.Add(done - seen)
+		seen = done
+	}
+	return report, func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}
 }
