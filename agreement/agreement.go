@@ -104,6 +104,10 @@ type Stage struct {
 	// query (engagement <= EngagementBelow, so both forms are covered) and lets the
 	// rule decide. Zero when the rule does not bound engagement.
 	EngagementBelow float64 `json:"engagement_below"`
+	// EnterFrom is, for a detour, the funnel stages its rule requires the contact to be
+	// in (stage == "mql", stage in [...]), so the decay job reads only those; nil when
+	// the rule does not say.
+	EnterFrom []string `json:"enter_from,omitempty"`
 }
 
 // Actions are the sales actions a stage may be entered on.

@@ -263,6 +263,41 @@ func engagementBelow(node ast.Node) float64 {
 	return bound
 }
 
+// enterFrom finds, among the top-level conjuncts of a detour's rule, one that names the
+// stages the rule applies from: stage == "k" or stage in ["k", ...]. Nil if none.
+func enterFrom(node ast.Node) []string {
+	for _, c := range conjuncts(node) {
+		b, ok := c.(*ast.BinaryNode)
+		if !ok || !isName(b.Left, "stage") {
+			continue
+		}
+		switch b.Operator {
+		case "==":
+			if s, ok := b.Right.(*ast.StringNode); ok {
+				return []string{s.Value}
+			}
+		case "in":
+			arr, ok := b.Right.(*ast.ArrayNode)
+			if !ok {
+				continue
+			}
+			var keys []string
+			for _, n := range arr.Nodes {
+				s, ok := n.(*ast.StringNode)
+				if !ok {
+					keys = nil
+					break
+				}
+				keys = append(keys, s.Value)
+			}
+			if keys != nil {
+				return keys
+			}
+		}
+	}
+	return nil
+}
+
 // conjuncts splits node at its top-level chain of && (or "and").
 func conjuncts(node ast.Node) []ast.Node {
 	if b, ok := node.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {

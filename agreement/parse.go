@@ -572,6 +572,7 @@ func (p *parser) stage(s at, n *yaml.Node, seen map[string]bool, actions map[str
 	}
 	if st.Detour && tree.node != nil {
 		st.EngagementBelow = engagementBelow(tree.node)
+		st.EnterFrom = enterFrom(tree.node)
 	}
 	return st
 }

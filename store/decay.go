@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"tandem/agreement"
@@ -43,24 +44,50 @@ func (db *DB) Decay(ctx context.Context) (int, error) {
 		}
 		bound := a.model.Anchored(d.EngagementBelow, now)
 		for _, s := range a.agreement.Stages {
-			if s.Detour {
+			if s.Detour || d.EnterFrom != nil && !slices.Contains(d.EnterFrom, s.Key) {
 				continue
 			}
-			n, err := db.decayStage(ctx, a, s.Key, bound)
+			// Contacts under the previous run's bound were looked at then; only those
+			// that cooled past it since are new. Once an hour everything under the
+			// bound is looked at again, for contacts that reached the stage cold.
+			key := decayKey{a.version, a.anchor, d.Key, s.Key}
+			floor := math.Inf(-1)
+			db.decayMu.Lock()
+			if f, ok := db.decayFloors[key]; ok && now.Sub(db.decayFull) < time.Hour {
+				floor = f
+			}
+			db.decayMu.Unlock()
+			n, err := db.decayStage(ctx, a, s.Key, floor, bound)
 			moved += n
 			if err != nil {
 				return moved, err
 			}
+			db.decayMu.Lock()
+			db.decayFloors[key] = bound
+			db.decayMu.Unlock()
 		}
 	}
+	db.decayMu.Lock()
+	if now.Sub(db.decayFull) >= time.Hour {
+		db.decayFull = now
+	}
+	db.decayMu.Unlock()
 	return moved, nil
 }
 
+// decayKey names what one decay scan covered: a detour stage entered from a funnel
+// stage, under an agreement version and anchor.
+type decayKey struct {
+	version        int
+	anchor         int64
+	detour, funnel string
+}
+
 // decayStage evaluates the stage rules of the contacts in stage whose anchored
-// engagement is below bound, a page at a time.
-func (db *DB) decayStage(ctx context.Context, a *active, stage string, bound float64) (int, error) {
+// engagement is at least floor and below bound, a page at a time.
+func (db *DB) decayStage(ctx context.Context, a *active, stage string, floor, bound float64) (int, error) {
 	moved := 0
-	afterScore, afterID := math.Inf(-1), int64(0)
+	afterScore, afterID := floor, int64(-1)
 	for {
 		rows, err := db.read.QueryContext(ctx, `SELECT id, score_eng FROM contacts
 			WHERE stage = $1 AND score_eng < $2 AND (score_eng > $3 OR (score_eng = $3 AND id > $4))

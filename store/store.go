@@ -47,6 +47,11 @@ type DB struct {
 	scores *scoreCache // nil when db.ids is
 	// scoreGen counts transactions other than ingest that wrote scores; see scoreCache.
 	scoreGen atomic.Int64
+	// decayMu guards decayFloors and decayFull: how far Decay's last scans reached, and
+	// when it last scanned everything.
+	decayMu     sync.Mutex
+	decayFloors map[decayKey]float64
+	decayFull   time.Time
 	// scorings caches the scoring models of earlier versions, by version; see modelOf.
 	scorings sync.Map
 	// active caches the compiled active agreement; see activeIn.
@@ -82,7 +87,7 @@ func IsPostgres(dsn string) bool {
 // Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
 // whose folder is created if missing. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1)}
+	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), decayFloors: map[decayKey]float64{}}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
