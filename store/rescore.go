@@ -361,40 +361,73 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	return db.finishRescore(ctx, job, "done", "")
 }
 
-// eventSum is what one contact's events add up to in a rescore's first phase.
+// eventSum is what one contact's events add up to in a rescore's first phase. It is
+// kept small, one per contact of the store: a million of them fit in tens of
+// megabytes.
 type eventSum struct {
-	eng   float64
-	lines map[string]*scoring.Line // the capped rules' lines; nil if none fired
+	eng  float64
+	caps []capLine // the capped rules that fired
+}
+
+type capLine struct {
+	rule *agreement.EngagementRule
+	line scoring.Line
+}
+
+// eventSums holds the sums of contacts base, base+1, …: contact ids are dense.
+type eventSums struct {
+	base int64
+	sums []eventSum
+}
+
+func (s *eventSums) of(id int64) *eventSum {
+	if i := id - s.base; i >= 0 && i < int64(len(s.sums)) {
+		return &s.sums[i]
+	}
+	return nil
+}
+
+// chunk is a stretch of the events table as one reader read it.
+type chunk struct {
+	seq    int
+	events []*scoredEvent
 }
 
 // sumEvents is a rescore's first phase: it reads the events of contacts after the
 // job's cursor, in the order they were stored, and adds up what the engagement rules
-// give each contact. One goroutine reads while another runs the rules.
-func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progress Progress) (map[int64]*eventSum, error) {
-	var last int64
+// give each contact. Contacts created after it starts are scored by ingest, so it
+// keeps none for them.
+func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progress Progress) (*eventSums, error) {
+	var last, lastContact int64
 	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
 	}
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM contacts`).Scan(&lastContact); err != nil {
+		return nil, fmt.Errorf("rescore: %w", err)
+	}
+	sums := &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))}
 	// Reading rows is most of this phase's work, so two goroutines read alternate
-	// stretches of the table, on their own read connections.
+	// stretches of the table, on their own read connections; the rules take the
+	// stretches in order, as the events arrived.
 	const stretch = 50000
 	var (
-		chunks  = make(chan []*scoredEvent, 4)
+		chunks  = make(chan chunk, 4)
 		readErr = make(chan error, 3) // each reader's, then the closer's nil
 		report  sync.Mutex            // serializes progress calls
 		read    atomic.Int64
 		readers sync.WaitGroup
 	)
-	for r := range int64(2) {
+	for r := range 2 {
 		readers.Go(func() {
-			for after := r * stretch; after < last; after += 2 * stretch {
-				chunk, err := a.readEvents(ctx, db.read, after, min(after+stretch, last), job.cursor)
+			for seq := r; int64(seq)*stretch < last; seq += 2 {
+				after := int64(seq) * stretch
+				events, err := a.readEvents(ctx, db.read, after, min(after+stretch, last), job.cursor)
 				if err != nil {
 					readErr <- err
 					return
 				}
 				select {
-				case chunks <- chunk:
+				case chunks <- chunk{seq, events}:
 				case <-ctx.Done():
 					readErr <- ctx.Err()
 					return
@@ -414,11 +447,14 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 		close(chunks)
 		readErr <- nil
 	}()
-	sums := map[int64]*eventSum{}
 	props := newObjectCache(4096)
 	var scratch scoring.Line
-	for chunk := range chunks {
-		for _, e := range chunk {
+	add := func(events []*scoredEvent) {
+		for _, e := range events {
+			sum := sums.of(e.contactID)
+			if sum == nil {
+				continue
+			}
 			rules := a.model.Candidates(e.typ, e.ruleName())
 			env := agreement.Event{Type: e.typ, Event: e.event, Name: e.name}
 			if a.readsProperties {
@@ -427,28 +463,35 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 			if a.readsContext {
 				env.Context = props.decode(e.context)
 			}
-			sum := sums[e.contactID]
 			for _, r := range rules {
 				if r.When != nil && !r.When.Eval(&env) {
 					continue
 				}
-				if sum == nil {
-					sum = &eventSum{}
-					sums[e.contactID] = sum
-				}
 				l := &scratch
 				if r.Cap.Times > 0 {
-					if sum.lines == nil {
-						sum.lines = map[string]*scoring.Line{}
+					l = nil
+					for i := range sum.caps {
+						if sum.caps[i].rule == r {
+							l = &sum.caps[i].line
+						}
 					}
-					if l = sum.lines[r.Name]; l == nil {
-						l = &scoring.Line{}
-						sum.lines[r.Name] = l
+					if l == nil {
+						sum.caps = append(sum.caps, capLine{rule: r})
+						l = &sum.caps[len(sum.caps)-1].line
 					}
 				}
 				p, _ := a.model.Fire(l, r, time.UnixMicro(e.ts))
 				sum.eng += p
 			}
+		}
+	}
+	pending, next := map[int][]*scoredEvent{}, 0
+	for c := range chunks {
+		pending[c.seq] = c.events
+		for events, ok := pending[next]; ok; events, ok = pending[next] {
+			delete(pending, next)
+			next++
+			add(events)
 		}
 	}
 	if err := <-readErr; err != nil {
@@ -497,7 +540,7 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 
 // settleSums is a rescore's second phase for one batch of contacts: their summed
 // events, their profiles, and the grades and stages those give.
-func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums map[int64]*eventSum, now time.Time, cause string) ([]*contactScore, error) {
+func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, now time.Time, cause string) ([]*contactScore, error) {
 	people, accounts, err := loadPeople(ctx, q, d, ids)
 	if err != nil {
 		return nil, err
@@ -508,8 +551,11 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 		if p == nil {
 			continue // merged away meanwhile
 		}
-		if sum := sums[id]; sum != nil {
-			p.cs.eng, p.cs.lines = sum.eng, sum.lines
+		if sum := sums.of(id); sum != nil {
+			p.cs.eng = sum.eng
+			for _, c := range sum.caps {
+				*p.cs.line(c.rule.Name) = c.line
+			}
 		}
 		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, cause)
 		out = append(out, p.cs)
