@@ -260,11 +260,31 @@ type active struct {
 	stagesReadProfile             bool
 	fitReadsAccount               bool
 	capped                        []string // the engagement rules with a cap
+	// names holds the agreement's stage keys, grade letters and rule names, so that
+	// cached scores share one copy of each.
+	names map[string]string
+}
+
+// intern returns the agreement's copy of a name, or s itself for one it does not have.
+func (a *active) intern(s string) string {
+	if n, ok := a.names[s]; ok {
+		return n
+	}
+	return s
 }
 
 func newActive(version int, anchor int64, a *agreement.Agreement) *active {
 	c := &active{version: version, anchor: anchor, agreement: a, model: scoring.New(&a.Scoring, fromMicros(anchor))}
+	c.names = map[string]string{"": ""}
+	for _, st := range a.Stages {
+		c.names[st.Key] = st.Key
+	}
+	for _, g := range a.Scoring.Grades {
+		c.names[g.Letter] = g.Letter
+	}
+	c.names[a.Scoring.Fallback] = a.Scoring.Fallback
 	for _, r := range a.Scoring.Engagement {
+		c.names[r.Name] = r.Name
 		c.readsProperties = c.readsProperties || r.When.Uses("properties")
 		c.readsContext = c.readsContext || r.When.Uses("context")
 		if r.Cap.Times > 0 {

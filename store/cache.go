@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"tandem/lifecycle"
+	"tandem/scoring"
 )
 
 // idCache remembers identities across ingest transactions, so that events from people
@@ -84,19 +87,34 @@ func (c *idCache) remember(r *resolver) {
 // only where this process is the store's one ingester (SQLite), and only by the group
 // committer's goroutine. Other writers of scores make it forget: in this process they
 // bump DB.scoreGen inside their transactions, and a commit by another process (such as
-// `tandem rescore`) changes SQLite's data_version.
+// `tandem rescore`) changes SQLite's data_version. Entries are kept compact (about a
+// hundred bytes, stage names shared with the agreement): it holds hundreds of thousands.
 type scoreCache struct {
 	max         int
 	gen         int64
 	dataVersion int64
-	m           map[int64]*contactScore
+	m           map[int64]*cachedScore
+}
+
+// cachedScore is a contact's score columns, as saveScores wrote them.
+type cachedScore struct {
+	fit, eng             float64
+	anchor               int64
+	version              int
+	grade, stage, funnel string
+	caps                 []cachedCap
+}
+
+type cachedCap struct {
+	rule string
+	line scoring.Line
 }
 
 func newScoreCache(max int) *scoreCache {
-	return &scoreCache{max: max, m: map[int64]*contactScore{}}
+	return &scoreCache{max: max, m: map[int64]*cachedScore{}}
 }
 
-func (c *scoreCache) reset() { c.m = map[int64]*contactScore{} }
+func (c *scoreCache) reset() { c.m = map[int64]*cachedScore{} }
 
 // check empties the cache if another writer may have changed scores since it was
 // filled.
@@ -112,25 +130,36 @@ func (c *scoreCache) check(ctx context.Context, tx *sql.Tx, gen int64) error {
 	return nil
 }
 
-// get returns the cached score of a contact if it was computed under a, ready for
-// another transaction to work on.
+// get returns the cached score of a contact if it was computed under a, for another
+// transaction to work on.
 func (c *scoreCache) get(id int64, a *active) *contactScore {
-	cs := c.m[id]
-	if cs == nil || cs.version != a.version || cs.anchor != a.anchor {
+	e := c.m[id]
+	if e == nil || e.version != a.version || e.anchor != a.anchor {
 		return nil
 	}
-	cs.changes, cs.fired, cs.full = nil, false, false
+	cs := &contactScore{id: id, fit: e.fit, eng: e.eng, grade: e.grade, version: e.version, anchor: e.anchor,
+		state: lifecycle.State{Stage: e.stage, Funnel: e.funnel}}
+	for _, cp := range e.caps {
+		*cs.line(cp.rule) = cp.line
+	}
 	return cs
 }
 
-// remember takes in the scores a committed transaction wrote, and forgets contacts
-// merged away.
-func (c *scoreCache) remember(scores []*contactScore, merged map[int64]int64) {
+// remember takes in the scores a committed transaction wrote under a, and forgets
+// contacts merged away.
+func (c *scoreCache) remember(a *active, scores []*contactScore, merged map[int64]int64) {
 	if len(c.m)+len(scores) > c.max {
 		c.reset()
 	}
 	for _, cs := range scores {
-		c.m[cs.id] = cs
+		e := &cachedScore{fit: cs.fit, eng: cs.eng, anchor: cs.anchor, version: cs.version,
+			grade: a.intern(cs.grade), stage: a.intern(cs.state.Stage), funnel: a.intern(cs.state.Funnel)}
+		for rule, l := range cs.lines {
+			if l.WindowHits > 0 {
+				e.caps = append(e.caps, cachedCap{a.intern(rule), *l})
+			}
+		}
+		c.m[cs.id] = e
 	}
 	for id := range merged {
 		delete(c.m, id)

@@ -116,7 +116,9 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 	}
 	if db.ids != nil {
 		db.ids.remember(r)
-		db.scores.remember(r.scored, r.merged)
+		if r.act != nil {
+			db.scores.remember(r.act, r.scored, r.merged)
+		}
 	}
 	return out, nil
 }
