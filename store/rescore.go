@@ -409,7 +409,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 	// Reading rows is most of this phase's work, so two goroutines read alternate
 	// stretches of the table, on their own read connections; the rules take the
 	// stretches in order, as the events arrived.
-	const stretch = 50000
+	stretch := db.rescoreStretch
 	var (
 		chunks  = make(chan chunk, 4)
 		readErr = make(chan error, 3) // each reader's, then the closer's nil

@@ -49,9 +49,11 @@ type DB struct {
 	scoreGen atomic.Int64
 	// decayMu guards decayFloors and decayFull: how far Decay's last scans reached, and
 	// when it last scanned everything.
-	decayMu     sync.Mutex
-	decayFloors map[decayKey]float64
-	decayFull   time.Time
+	// rescoreStretch is how many event ids a rescore's reader reads at a time.
+	rescoreStretch int64
+	decayMu        sync.Mutex
+	decayFloors    map[decayKey]float64
+	decayFull      time.Time
 	// scorings caches the scoring models of earlier versions, by version; see modelOf.
 	scorings sync.Map
 	// active caches the compiled active agreement; see activeIn.
@@ -87,7 +89,8 @@ func IsPostgres(dsn string) bool {
 // Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
 // whose folder is created if missing. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), decayFloors: map[decayKey]float64{}}
+	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), decayFloors: map[decayKey]float64{},
+		rescoreStretch: 50000}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
