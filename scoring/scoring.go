@@ -149,13 +149,3 @@ func (m *Model) FitHits(p *agreement.Profile) []FitHit {
 	}
 	return hits
 }
-
-// ProfileUses reports whether any fit rule reads root ("contact", "traits", "account").
-func (m *Model) ProfileUses(root string) bool {
-	for _, r := range m.Scoring.Fit {
-		if r.When.Uses(root) {
-			return true
-		}
-	}
-	return false
-}

@@ -466,20 +466,6 @@ func TestGrade(t *testing.T) {
 	}
 }
 
-func TestProfileUses(t *testing.T) {
-	m := mustModel(t, terms)
-	for _, tt := range []struct {
-		root string
-		want bool
-	}{{"traits", true}, {"account", true}, {"contact", true}, {"score", false}} {
-		t.Run(tt.root, func(t *testing.T) {
-			if got := m.ProfileUses(tt.root); got != tt.want {
-				t.Errorf("ProfileUses(%q) = %v, want %v", tt.root, got, tt.want)
-			}
-		})
-	}
-}
-
 // benchTerms is an agreement of about twenty rules, as a real one might be.
 const benchTerms = `name: bench terms
 timezone: UTC
