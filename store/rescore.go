@@ -406,24 +406,50 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 		return nil, fmt.Errorf("rescore: %w", err)
 	}
 	sums := &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))}
-	// Reading rows is most of this phase's work, so two goroutines read alternate
-	// stretches of the table, on their own read connections; the rules take the
-	// stretches in order, as the events arrived.
+	// Reading rows is most of this phase's work, so two goroutines read stretches of
+	// the table, on their own read connections, while the rules take the stretches in
+	// order, as the events arrived. Stretches are handed out in order and at most
+	// `window` are out at once: read, waiting for an earlier one, or being scored. A
+	// reader that ran ahead unchecked once held a gigabyte of stretches waiting.
+	const window = 4
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stretch := db.rescoreStretch
 	var (
-		chunks  = make(chan chunk, 4)
+		work    = make(chan int)
+		slots   = make(chan struct{}, window)
+		chunks  = make(chan chunk, window)
 		readErr = make(chan error, 3) // each reader's, then the closer's nil
 		report  sync.Mutex            // serializes progress calls
 		read    atomic.Int64
 		readers sync.WaitGroup
 	)
-	for r := range 2 {
+	for range window {
+		slots <- struct{}{}
+	}
+	go func() {
+		defer close(work)
+		for seq := 0; int64(seq)*stretch < last; seq++ {
+			select {
+			case <-slots:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- seq:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range 2 {
 		readers.Go(func() {
-			for seq := r; int64(seq)*stretch < last; seq += 2 {
+			for seq := range work {
 				after := int64(seq) * stretch
 				events, err := a.readEvents(ctx, db.read, after, min(after+stretch, last), job.cursor)
 				if err != nil {
 					readErr <- err
+					cancel() // the other reader and the dispatcher stop too
 					return
 				}
 				select {
@@ -492,6 +518,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 			delete(pending, next)
 			next++
 			add(events)
+			slots <- struct{}{}
 		}
 	}
 	if err := <-readErr; err != nil {
