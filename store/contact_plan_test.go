@@ -8,8 +8,8 @@ import (
 	"tandem"
 )
 
-// TestHottestLeadsUseIndex checks that "MQLs, hottest first" is an index scan, in
-// both directions of paging, not a scan and sort of every contact.
+// TestHottestLeadsUseIndex checks that "MQLs, hottest first" and "MQLs in id order"
+// are index scans, on every page, not a scan and sort of every contact in the stage.
 func TestHottestLeadsUseIndex(t *testing.T) {
 	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"), Options{})
 	if err != nil {
@@ -19,8 +19,17 @@ func TestHottestLeadsUseIndex(t *testing.T) {
 	if _, err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []tandem.Page{{Limit: 50}, {Limit: 50, After: 10, AfterScore: 3.5}} {
-		q, args, err := contactsQuery(tandem.ContactFilter{Stage: "mql", Order: "-engagement"}, p)
+	for _, tt := range []struct {
+		order, index string
+		p            tandem.Page
+	}{
+		{"-engagement", "contacts_stage_engagement", tandem.Page{Limit: 50}},
+		{"-engagement", "contacts_stage_engagement", tandem.Page{Limit: 50, After: 10, AfterScore: 3.5}},
+		{"id", "contacts_stage_id", tandem.Page{Limit: 50}},
+		{"id", "contacts_stage_id", tandem.Page{Limit: 50, After: 10}},
+	} {
+		p := tt.p
+		q, args, err := contactsQuery(tandem.ContactFilter{Stage: "mql", Order: tt.order}, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,8 +48,8 @@ func TestHottestLeadsUseIndex(t *testing.T) {
 		}
 		rows.Close()
 		got := strings.Join(plan, "; ")
-		if !strings.Contains(got, "USING INDEX contacts_stage_engagement") || strings.Contains(got, "TEMP B-TREE") {
-			t.Errorf("plan for page %+v = %q, want the contacts_stage_engagement index and no sort", p, got)
+		if !strings.Contains(got, "INDEX "+tt.index) || strings.Contains(got, "TEMP B-TREE") {
+			t.Errorf("plan for order %s, page %+v = %q, want the %s index and no sort", tt.order, p, got, tt.index)
 		}
 	}
 }
