@@ -364,7 +364,11 @@ func testRescoreOnActivation(t *testing.T, db *store.DB) {
 		t.Fatalf("Rescore = %+v, %v", r, err)
 	}
 	assertScore(t, mustContact(t, db, u2.ID), 0, 10, "D", "lead")
+	// u1 scores the same under version 2: the rescore wrote only its version.
 	assertScore(t, mustContact(t, db, u1.ID), 20, 50, "C", "mql")
+	if b, err := db.ContactScore(t.Context(), u1.ID); err != nil || b.Version != 2 {
+		t.Errorf("u1's score breakdown = %+v, %v; want it scored under version 2", b, err)
+	}
 	latest, err := db.LatestRescore(t.Context())
 	if err != nil || latest.Version != 2 || latest.State != "done" {
 		t.Errorf("LatestRescore = %+v, %v", latest, err)

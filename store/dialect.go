@@ -23,6 +23,9 @@ type dialect interface {
 	// updateScores writes contacts' score columns in one statement and returns the ids
 	// it updated. With onlyStale it skips contacts already scored under a row's version.
 	updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error)
+	// touchVersions sets the scored version of contacts not already scored under it,
+	// and returns the ids it changed.
+	touchVersions(ctx context.Context, tx *sql.Tx, ids []int64, version int) (map[int64]bool, error)
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
@@ -98,6 +101,11 @@ func (sqlite) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onl
 	return updated, nil
 }
 
+func (d sqlite) touchVersions(ctx context.Context, tx *sql.Tx, ids []int64, version int) (map[int64]bool, error) {
+	cond, arg := d.inIDs("id", 2, ids)
+	return updatedIDs(tx.QueryContext(ctx, `UPDATE contacts SET scored_version = $1 WHERE `+cond+` AND scored_version <> $1 RETURNING id`, version, arg))
+}
+
 // lockIngest has nothing to do: the write pool's one connection and its immediate
 // transactions already let one writer in at a time.
 func (sqlite) lockIngest(context.Context, *sql.Tx) error { return nil }
@@ -159,6 +167,11 @@ func (postgres) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, o
 		q += ` AND c.scored_version <> v.version`
 	}
 	return updatedIDs(tx.QueryContext(ctx, q+` RETURNING c.id`, id, fit, eng, grade, stage, fun, at, version, cap))
+}
+
+func (d postgres) touchVersions(ctx context.Context, tx *sql.Tx, ids []int64, version int) (map[int64]bool, error) {
+	cond, arg := d.inIDs("id", 2, ids)
+	return updatedIDs(tx.QueryContext(ctx, `UPDATE contacts SET scored_version = $1 WHERE `+cond+` AND scored_version <> $1 RETURNING id`, version, arg))
 }
 
 // ingestLockKey names the advisory lock that ingest transactions take.

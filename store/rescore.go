@@ -590,6 +590,9 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 			}
 		}
 		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, cause)
+		// A new version often changes a few rules: most contacts come out as they
+		// were, and then only their version is written.
+		p.cs.unchanged = a.sameAsStored(p)
 		out = append(out, p.cs)
 	}
 	return out, nil

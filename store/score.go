@@ -73,6 +73,9 @@ type contactScore struct {
 	fired bool
 	// anchor is T₀ of the engagement sums, in Unix microseconds.
 	anchor int64
+	// unchanged says a rescore found the same score, grade, stage and caps as the row
+	// holds: only its version needs writing.
+	unchanged bool
 }
 
 // capState is how a capped rule's line is kept in contacts.score_caps. A is the anchor
@@ -331,20 +334,44 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 		return nil
 	}
 	stageAt := micros(now)
-	rows := make([]scoreRow, len(scores))
-	for i, cs := range scores {
+	var (
+		rows      = make([]scoreRow, 0, len(scores))
+		written   = make([]*contactScore, 0, len(scores))
+		unchanged []int64
+		saved     []*contactScore
+		byID      = map[int64]*contactScore{}
+	)
+	for _, cs := range scores {
+		if cs.unchanged {
+			unchanged = append(unchanged, cs.id)
+			byID[cs.id] = cs
+			continue
+		}
+		written = append(written, cs)
+	}
+	if len(unchanged) > 0 {
+		// Only the version moves; no indexed column changes.
+		done, err := d.touchVersions(ctx, tx, unchanged, scores[0].version)
+		if err != nil {
+			return err
+		}
+		for id := range done {
+			saved = append(saved, byID[id])
+		}
+	}
+	for _, cs := range written {
 		caps, err := encodeCaps(cs.lines, cs.anchor)
 		if err != nil {
 			return fmt.Errorf("save score of contact %d: %w", cs.id, err)
 		}
-		rows[i] = scoreRow{id: cs.id, fit: finite(cs.fit), eng: finite(cs.eng), grade: cs.grade, stage: cs.state.Stage,
+		r := scoreRow{id: cs.id, fit: finite(cs.fit), eng: finite(cs.eng), grade: cs.grade, stage: cs.state.Stage,
 			funnel: cs.state.Funnel, version: cs.version, caps: caps}
 		if len(cs.changes) > 0 {
-			rows[i].stageAt = stageAt
+			r.stageAt = stageAt
 		}
+		rows = append(rows, r)
 	}
-	var saved []*contactScore
-	for chunk := range slices.Chunk(scores, 5000) {
+	for chunk := range slices.Chunk(written, 5000) {
 		updated, err := d.updateScores(ctx, tx, rows[:len(chunk)], onlyStale)
 		if err != nil {
 			return err
@@ -670,6 +697,39 @@ type person struct {
 	traits    string
 	accountID int64
 	evs       []*scoredEvent
+	// stored is the row's score as loaded.
+	stored struct {
+		fit, eng float64
+		grade    string
+		caps     string
+	}
+}
+
+// sameAsStored reports whether a rescore arrived at what the contact row holds, up to
+// the rounding of summing in another order.
+func (a *active) sameAsStored(p *person) bool {
+	cs, st := p.cs, &p.stored
+	if len(cs.changes) > 0 || cs.fit != st.fit || cs.grade != st.grade || !near(cs.eng, st.eng) {
+		return false
+	}
+	old := &contactScore{}
+	a.decodeCaps(old, st.caps)
+	n := 0
+	for rule, l := range cs.lines {
+		if l.WindowHits == 0 {
+			continue
+		}
+		n++
+		o := old.lines[rule]
+		if o == nil || o.Hits != l.Hits || o.Last != l.Last || o.WindowAt != l.WindowAt || o.WindowHits != l.WindowHits || !near(o.Points, l.Points) {
+			return false
+		}
+	}
+	return n == len(old.lines)
+}
+
+func near(x, y float64) bool {
+	return x == y || math.Abs(x-y) <= 1e-9*max(math.Abs(x), math.Abs(y))
 }
 
 // loadPeople reads the stages and profiles of contacts, and their accounts.
@@ -678,13 +738,15 @@ func loadPeople(ctx context.Context, q querier, d dialect, ids []int64) (map[int
 	var accIDs []int64
 	for chunk := range slices.Chunk(ids, 5000) {
 		cond, arg := d.inIDs("id", 1, chunk)
-		rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage FROM contacts WHERE `+cond, arg)
+		rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage,
+			score_fit, score_eng, grade, score_caps FROM contacts WHERE `+cond, arg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 		}
 		for rows.Next() {
 			p := &person{cs: &contactScore{full: true}}
-			if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel); err != nil {
+			if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel,
+				&p.stored.fit, &p.stored.eng, &p.stored.grade, &p.stored.caps); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 			}
