@@ -130,7 +130,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
-		r, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-262144)")
+		r, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
