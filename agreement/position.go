@@ -200,7 +200,8 @@ func (c *cursor) escape() (r rune, isBreak, ok bool) {
 		}
 		r = rune(v)
 		if utf16.IsSurrogate(r) {
-			// Only in JSON: the second half of a UTF-16 pair follows as \uXXXX.
+			// Only in JSON: the second half of a UTF-16 pair follows as its own \u
+			// escape of four hex digits.
 			return c.lowSurrogate(r)
 		}
 		return r, false, true
@@ -209,8 +210,8 @@ func (c *cursor) escape() (r rune, isBreak, ok bool) {
 	return r, false, ok
 }
 
-// lowSurrogate reads the \uXXXX escape that completes the surrogate pair starting
-// with high.
+// lowSurrogate reads the \u escape (four hex digits) that completes the surrogate
+// pair starting with high.
 func (c *cursor) lowSurrogate(high rune) (r rune, isBreak, ok bool) {
 	var esc strings.Builder
 	for range 6 {
