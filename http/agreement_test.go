@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,27 +20,7 @@ import (
 // terms is a small agreement whose arithmetic the scoring tests work out by hand. Fit:
 // a senior title gives 20, grade C. Engagement halves every 14 days: a pricing visit
 // gives 10, a demo request 40 at most once a day. An MQL fits (20) and is engaged (50).
-const terms = `name: test terms
-timezone: UTC
-scoring:
-  engagement:
-    half_life: 14d
-    rules:
-      - { name: pricing visit, on: page, when: 'properties.path startsWith "/pricing"', points: 10 }
-      - { name: demo request, on: 'track:Demo Requested', points: 40, cap: { times: 1, per: 1d } }
-      - { name: careers visit, on: page, when: 'properties.path startsWith "/careers"', points: -5 }
-  fit:
-    rules:
-      - { name: senior title, when: 'traits.title matches "(?i)\\b(vp|director|head|chief)\\b"', points: 20 }
-      - { name: mid-size company, when: 'account.employees >= 200', points: 15 }
-      - { name: free email, when: 'contact.free_email', points: -25 }
-  grades: { A: 40, B: 25, C: 10 }
-stages:
-  - { key: lead, meaning: "Known person" }
-  - { key: mql, meaning: "Fits and engaged", enter_when: 'score.fit >= 20 && score.engagement >= 50' }
-  - { key: sal, meaning: "A rep accepted it", enter_on: accept }
-  - { key: inactive, meaning: "An MQL that cooled off", detour: true, enter_when: 'stage == "mql" && score.engagement < 10' }
-`
+var terms = mustReadFile("../agreement/testdata/terms.yaml")
 
 // t0 is the store's clock in the scoring tests, and the time the agreement is activated
 // at: the anchor of engagement decay. Events at t0 count whole, those a half-life (14
@@ -707,4 +688,14 @@ func TestAgreementShowsStageMeanings(t *testing.T) {
 	if !got.Stages[3].Detour {
 		t.Errorf("inactive = %+v, want a detour", got.Stages[3])
 	}
+}
+
+// mustReadFile returns a file's text; the test agreement is shared with another
+// package's tests.
+func mustReadFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

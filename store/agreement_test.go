@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,27 +15,7 @@ import (
 )
 
 // testTerms is a small agreement whose arithmetic the tests below work out by hand.
-const testTerms = `name: test terms
-timezone: UTC
-scoring:
-  engagement:
-    half_life: 14d
-    rules:
-      - { name: pricing visit, on: page, when: 'properties.path startsWith "/pricing"', points: 10 }
-      - { name: demo request, on: 'track:Demo Requested', points: 40, cap: { times: 1, per: 1d } }
-      - { name: careers visit, on: page, when: 'properties.path startsWith "/careers"', points: -5 }
-  fit:
-    rules:
-      - { name: senior title, when: 'traits.title matches "(?i)\\b(vp|director|head|chief)\\b"', points: 20 }
-      - { name: mid-size company, when: 'account.employees >= 200', points: 15 }
-      - { name: free email, when: 'contact.free_email', points: -25 }
-  grades: { A: 40, B: 25, C: 10 }
-stages:
-  - { key: lead, meaning: "Known person" }
-  - { key: mql, meaning: "Fits and engaged", enter_when: 'score.fit >= 20 && score.engagement >= 50' }
-  - { key: sal, meaning: "A rep accepted it", enter_on: accept }
-  - { key: inactive, meaning: "An MQL that cooled off", detour: true, enter_when: 'stage == "mql" && score.engagement < 10' }
-`
+var testTerms = mustReadFile("../agreement/testdata/terms.yaml")
 
 var (
 	marketer = tandem.Actor{Name: "mia (marketing)", Role: tandem.RoleMarketing}
@@ -467,4 +448,14 @@ func testMergedStageHistoryIsLabelled(t *testing.T, db *store.DB) {
 	if len(got) != 2 || !slices.Contains(got, ">lead (created)") || !slices.Contains(got, want) {
 		t.Errorf("stage changes = %q, want the survivor's own creation and %q", got, want)
 	}
+}
+
+// mustReadFile returns a file's text; the test agreement is shared with another
+// package's tests.
+func mustReadFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
