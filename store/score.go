@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -177,16 +178,6 @@ func (a *active) addEvents(cs *contactScore, evs []*scoredEvent) {
 			cs.fired = cs.fired || ok
 		}
 	}
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // eventEnv is what the engagement rules see of e. Properties and context are decoded
@@ -484,7 +475,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	}
 	// A visitor's earlier events come first, in the order they arrived; then this
 	// transaction's.
-	slices.SortFunc(r.linked, func(x, y *scoredEvent) int { return cmpInt64(x.id, y.id) })
+	slices.SortFunc(r.linked, func(x, y *scoredEvent) int { return cmp.Compare(x.id, y.id) })
 	for _, e := range r.linked {
 		w := get(r.resolve(e.contactID))
 		w.evs = append(w.evs, e)
@@ -827,7 +818,7 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 			continue // merged away meanwhile
 		}
 		// In the order they arrived, as ingest scored them: a cap's window depends on it.
-		slices.SortFunc(p.evs, func(x, y *scoredEvent) int { return cmpInt64(x.id, y.id) })
+		slices.SortFunc(p.evs, func(x, y *scoredEvent) int { return cmp.Compare(x.id, y.id) })
 		a.addEvents(p.cs, p.evs)
 		if adjust != nil {
 			adjust(p.cs)
