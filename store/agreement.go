@@ -335,8 +335,9 @@ func (db *DB) activeIn(ctx context.Context, q querier) (*active, error) {
 // modelOf returns the scoring model of an earlier version, anchored as a is, for
 // showing the scores of contacts a rescore has not reached yet.
 func (db *DB) modelOf(ctx context.Context, version int, a *active) (*scoring.Model, error) {
-	if s, ok := db.scorings.Load(version); ok {
-		return scoring.New(s.(*agreement.Scoring), a.model.Anchor), nil
+	key := modelKey{version, a.anchor}
+	if m, ok := db.models.Load(key); ok {
+		return m.(*scoring.Model), nil
 	}
 	var doc string
 	if err := db.read.QueryRowContext(ctx, `SELECT document FROM agreements WHERE version = $1`, version).Scan(&doc); err != nil {
@@ -346,8 +347,15 @@ func (db *DB) modelOf(ctx context.Context, version int, a *active) (*scoring.Mod
 	if err != nil {
 		return nil, fmt.Errorf("agreement version %d no longer parses: %w", version, err)
 	}
-	db.scorings.Store(version, &parsed.Scoring)
-	return scoring.New(&parsed.Scoring, a.model.Anchor), nil
+	m := scoring.New(&parsed.Scoring, a.model.Anchor)
+	db.models.Store(key, m)
+	return m, nil
+}
+
+// modelKey names a version's scoring model under an anchor.
+type modelKey struct {
+	version int
+	anchor  int64
 }
 
 // Diff returns the changes from version a to version b of the agreement as a unified

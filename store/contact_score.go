@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"tandem"
 	"tandem/agreement"
@@ -37,7 +39,7 @@ func (db *DB) ContactScore(ctx context.Context, id int64) (*tandem.ScoreBreakdow
 		return nil, fmt.Errorf("contact %d score: %w", id, err)
 	}
 	now := db.Now()
-	replayed, err := a.scoreContacts(ctx, db.read, db.dialect, []int64{canonical}, now, "", nil)
+	replayed, err := a.scoreContacts(ctx, db.read, db.dialect, []int64{canonical}, now, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +168,7 @@ func (db *DB) StageCounts(ctx context.Context) ([]StageCount, error) {
 			delete(byStage, s.Key)
 		}
 	}
-	for _, s := range sortedKeys(byStage) {
+	for _, s := range slices.Sorted(maps.Keys(byStage)) {
 		name := s
 		if name == "" {
 			name = "(none)"

@@ -23,9 +23,6 @@ type dialect interface {
 	// updateScores writes contacts' score columns in one statement and returns the ids
 	// it updated. With onlyStale it skips contacts already scored under a row's version.
 	updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error)
-	// touchVersions sets the scored version of contacts not already scored under it,
-	// and returns the ids it changed.
-	touchVersions(ctx context.Context, tx *sql.Tx, ids []int64, version int) (map[int64]bool, error)
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
@@ -101,11 +98,6 @@ func (sqlite) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onl
 	return updated, nil
 }
 
-func (d sqlite) touchVersions(ctx context.Context, tx *sql.Tx, ids []int64, version int) (map[int64]bool, error) {
-	cond, arg := d.inIDs("id", 2, ids)
-	return updatedIDs(tx.QueryContext(ctx, `UPDATE contacts SET scored_version = $1 WHERE `+cond+` AND scored_version <> $1 RETURNING id`, version, arg))
-}
-
 // lockIngest has nothing to do: the write pool's one connection and its immediate
 // transactions already let one writer in at a time.
 func (sqlite) lockIngest(context.Context, *sql.Tx) error { return nil }
@@ -167,11 +159,6 @@ func (postgres) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, o
 		q += ` AND c.scored_version <> v.version`
 	}
 	return updatedIDs(tx.QueryContext(ctx, q+` RETURNING c.id`, id, fit, eng, grade, stage, fun, at, version, cap))
-}
-
-func (d postgres) touchVersions(ctx context.Context, tx *sql.Tx, ids []int64, version int) (map[int64]bool, error) {
-	cond, arg := d.inIDs("id", 2, ids)
-	return updatedIDs(tx.QueryContext(ctx, `UPDATE contacts SET scored_version = $1 WHERE `+cond+` AND scored_version <> $1 RETURNING id`, version, arg))
 }
 
 // ingestLockKey names the advisory lock that ingest transactions take.
@@ -251,7 +238,6 @@ type msgKey struct {
 
 func (r *eventRow) key() msgKey { return msgKey{r.sourceID, r.clientTS, r.messageID} }
 
-// placeholders returns "$from, $from+1, ..., $from+n-1".
 // scoreRow is a contact's score columns ready to write.
 type scoreRow struct {
 	id                   int64
@@ -260,6 +246,13 @@ type scoreRow struct {
 	stageAt              int64 // zero when the stage did not change
 	version              int
 	caps                 string
+}
+
+// touchVersions sets the scored version of contacts not already scored under it, and
+// returns the ids it changed.
+func touchVersions(ctx context.Context, tx *sql.Tx, d dialect, ids []int64, version int) (map[int64]bool, error) {
+	cond, arg := d.inIDs("id", 2, ids)
+	return updatedIDs(tx.QueryContext(ctx, `UPDATE contacts SET scored_version = $1 WHERE `+cond+` AND scored_version <> $1 RETURNING id`, version, arg))
 }
 
 func updatedIDs(rows *sql.Rows, err error) (map[int64]bool, error) {
@@ -281,6 +274,7 @@ func updatedIDs(rows *sql.Rows, err error) (map[int64]bool, error) {
 	return ids, nil
 }
 
+// placeholders returns "$from, $from+1, ..., $from+n-1".
 func placeholders(from, n int) string {
 	var b strings.Builder
 	for i := range n {

@@ -178,9 +178,9 @@ func (db *DB) claimRescore(ctx context.Context) (*rescoreJob, error) {
 	var job *rescoreJob
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		var j rescoreJob
-		err := tx.QueryRowContext(ctx, `SELECT id, version, done, total, cursor, started_at FROM rescores
+		err := tx.QueryRowContext(ctx, `SELECT id, version, done, total, cursor FROM rescores
 			WHERE state = 'running' AND lease_until < $1 ORDER BY id DESC LIMIT 1`, micros(now)).
-			Scan(&j.ID, &j.Version, &j.Done, &j.Total, &j.cursor, new(int64))
+			Scan(&j.ID, &j.Version, &j.Done, &j.Total, &j.cursor)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

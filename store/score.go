@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -65,10 +66,7 @@ type contactScore struct {
 	version int
 	// lines are the engagement rules that fired in this transaction, and for capped
 	// rules the stored state they continued from.
-	lines map[string]*scoring.Line
-	// full says lines hold everything (a rescore from all events), replacing what is
-	// stored, rather than what this transaction added.
-	full    bool
+	lines   map[string]*scoring.Line
 	changes []lifecycle.Change
 	// fired says a rule gave points in this transaction.
 	fired bool
@@ -342,7 +340,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 	}
 	if len(unchanged) > 0 {
 		// Only the version moves; no indexed column changes.
-		done, err := d.touchVersions(ctx, tx, unchanged, scores[0].version)
+		done, err := touchVersions(ctx, tx, d, unchanged, scores[0].version)
 		if err != nil {
 			return err
 		}
@@ -409,15 +407,6 @@ func saveStageChanges(ctx context.Context, tx *sql.Tx, scores []*contactScore, a
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // linkEvents hands a visitor's earlier events to the contact it turned out to be. Under
@@ -527,7 +516,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		}
 	}
 	now := fromMicros(r.now)
-	ids := sortedIDs(todo)
+	ids := slices.Sorted(maps.Keys(todo))
 	scores := make(map[int64]*contactScore, len(ids))
 	missing := ids
 	if c := r.db.scores; c != nil {
@@ -552,7 +541,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		created[id] = true
 	}
 	var stale, again, inc []int64
-	for _, id := range sortedIDs(todo) {
+	for _, id := range ids {
 		cs := scores[id]
 		switch {
 		case cs == nil:
@@ -569,7 +558,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	}
 	var out []*contactScore
 	if afresh := append(stale, again...); len(afresh) > 0 {
-		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, "", func(cs *contactScore) {
+		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, func(cs *contactScore) {
 			for _, st := range r.mergedStages[cs.id] {
 				cs.state = lifecycle.Further(a.agreement, cs.state, st)
 			}
@@ -616,15 +605,6 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	}
 	r.scored = out
 	return saveScores(ctx, r.tx, r.db.dialect, out, now, false)
-}
-
-func sortedIDs[V any](m map[int64]V) []int64 {
-	ids := make([]int64, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 func contactsOfAccounts(ctx context.Context, q querier, d dialect, accounts []int64) ([]int64, error) {
@@ -735,7 +715,7 @@ func loadPeople(ctx context.Context, q querier, d dialect, ids []int64) (map[int
 			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 		}
 		for rows.Next() {
-			p := &person{cs: &contactScore{full: true}}
+			p := &person{cs: &contactScore{}}
 			if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel,
 				&p.stored.fit, &p.stored.eng, &p.stored.grade, &p.stored.caps); err != nil {
 				rows.Close()
@@ -784,7 +764,7 @@ func scanEvent(rows *sql.Rows) (*scoredEvent, error) {
 // scoreContacts scores contacts afresh from all their events and their profiles, read
 // through q. adjust, when not nil, may change each contact's loaded state before its
 // stage is evaluated.
-func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []int64, now time.Time, cause string, adjust func(*contactScore)) ([]*contactScore, error) {
+func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []int64, now time.Time, adjust func(*contactScore)) ([]*contactScore, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -823,7 +803,7 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 		if adjust != nil {
 			adjust(p.cs)
 		}
-		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, cause)
+		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, "")
 		out = append(out, p.cs)
 	}
 	return out, nil

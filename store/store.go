@@ -47,15 +47,15 @@ type DB struct {
 	scores *scoreCache // nil when db.ids is
 	// scoreGen counts transactions other than ingest that wrote scores; see scoreCache.
 	scoreGen atomic.Int64
-	// decayMu guards decayFloors and decayFull: how far Decay's last scans reached, and
-	// when it last scanned everything.
 	// rescoreStretch is how many event ids a rescore's reader reads at a time.
 	rescoreStretch int64
-	decayMu        sync.Mutex
-	decayFloors    map[decayKey]float64
-	decayFull      time.Time
-	// scorings caches the scoring models of earlier versions, by version; see modelOf.
-	scorings sync.Map
+	// decayMu guards decayFloors and decayFull: how far Decay's last scans reached, and
+	// when it last scanned everything.
+	decayMu     sync.Mutex
+	decayFloors map[decayKey]float64
+	decayFull   time.Time
+	// models caches the scoring models of earlier versions, by modelKey; see modelOf.
+	models sync.Map
 	// active caches the compiled active agreement; see activeIn.
 	active atomic.Pointer[active]
 	// rescoreKick wakes RunRescores when a version was activated in this process.
