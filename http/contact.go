@@ -15,7 +15,7 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := tandem.ContactFilter{Email: q.Get("email"), Stage: q.Get("stage"), Order: q.Get("order")}
-	if a := r.URL.Query().Get("account_id"); a != "" {
+	if a := q.Get("account_id"); a != "" {
 		if f.AccountID, err = strconv.ParseInt(a, 10, 64); err != nil {
 			s.problem(w, r, tandem.Errorf(tandem.EInvalid, "account_id: %q is not an integer", a))
 			return
@@ -24,20 +24,15 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 	if p.Limit == 0 {
 		p.Limit = 100
 	}
-	cs, err := s.store.Contacts(r.Context(), f, p)
+	cs, next, err := s.store.ContactsPage(r.Context(), f, p)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
 	res := list[*tandem.Contact]{Data: cs}
 	if len(cs) == p.Limit {
-		c := cursor(cs[len(cs)-1].ID, nil)
+		c := cursor(next.After, nil)
 		if f.Order == "-engagement" {
-			next, err := s.store.ContactCursor(r.Context(), cs[len(cs)-1], f.Order)
-			if err != nil {
-				s.problem(w, r, err)
-				return
-			}
 			c = scoreCursor(next)
 		}
 		res.NextCursor = &c

@@ -28,8 +28,8 @@ type Store interface {
 	ValidateAgreement(doc []byte) error
 	AgreementDiff(ctx context.Context, from, to int) (string, error)
 	StartRescore(ctx context.Context) (*tandem.Rescore, error)
-	// ContactCursor is where a listing in order continues after c.
-	ContactCursor(ctx context.Context, c *tandem.Contact, order string) (tandem.Page, error)
+	// ContactsPage is Contacts with the page that continues the listing.
+	ContactsPage(ctx context.Context, f tandem.ContactFilter, p tandem.Page) ([]*tandem.Contact, tandem.Page, error)
 	Ping(ctx context.Context) error
 }
 

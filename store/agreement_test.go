@@ -280,9 +280,9 @@ func testContactsByEngagement(t *testing.T, db *store.DB) {
 	var order []string
 	p := tandem.Page{Limit: 2}
 	for {
-		list, err := db.Contacts(t.Context(), tandem.ContactFilter{Stage: "mql", Order: "-engagement"}, p)
+		list, next, err := db.ContactsPage(t.Context(), tandem.ContactFilter{Stage: "mql", Order: "-engagement"}, p)
 		if err != nil {
-			t.Fatalf("Contacts: %v", err)
+			t.Fatalf("ContactsPage: %v", err)
 		}
 		for _, c := range list {
 			order = append(order, c.UserIDs[0])
@@ -290,10 +290,7 @@ func testContactsByEngagement(t *testing.T, db *store.DB) {
 		if len(list) < p.Limit {
 			break
 		}
-		if p, err = db.ContactCursor(t.Context(), list[len(list)-1], "-engagement"); err != nil {
-			t.Fatalf("ContactCursor: %v", err)
-		}
-		p.Limit = 2
+		p = next
 	}
 	// u1 has 50 points, u2 60, u3 70, u4 80: all MQLs, hottest first.
 	if strings.Join(order, ",") != "u4,u3,u2,u1" {

@@ -122,31 +122,43 @@ func (db *DB) Contact(ctx context.Context, id int64) (*tandem.Contact, error) {
 // hottest first after p.AfterScore and p.After: an index on (stage, score_eng, id)
 // serves it when f.Stage is set.
 func (db *DB) Contacts(ctx context.Context, f tandem.ContactFilter, p tandem.Page) ([]*tandem.Contact, error) {
+	list, _, err := db.ContactsPage(ctx, f, p)
+	return list, err
+}
+
+// ContactsPage is Contacts with the page that continues after the last contact listed,
+// made from the values the listing was ordered by, as they were read.
+func (db *DB) ContactsPage(ctx context.Context, f tandem.ContactFilter, p tandem.Page) ([]*tandem.Contact, tandem.Page, error) {
 	q, args, err := contactsQuery(f, p)
 	if err != nil {
-		return nil, err
+		return nil, p, err
 	}
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("contacts: %w", err)
+		return nil, p, fmt.Errorf("contacts: %w", err)
 	}
 	defer rows.Close()
 	var found []contactRow
 	for rows.Next() {
 		r, err := scanContact(rows)
 		if err != nil {
-			return nil, fmt.Errorf("contacts: %w", err)
+			return nil, p, fmt.Errorf("contacts: %w", err)
 		}
 		found = append(found, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("contacts: %w", err)
+		return nil, p, fmt.Errorf("contacts: %w", err)
+	}
+	next := tandem.Page{Limit: p.Limit}
+	if len(found) > 0 {
+		last := found[len(found)-1]
+		next.After, next.AfterScore = last.ID, last.eng
 	}
 	list, err := db.withScores(ctx, found)
 	if err != nil {
-		return nil, err
+		return nil, p, err
 	}
-	return list, db.attachUserIDs(ctx, list)
+	return list, next, db.attachUserIDs(ctx, list)
 }
 
 // contactsQuery builds the query of a contact listing.
@@ -188,18 +200,6 @@ func contactsQuery(f tandem.ContactFilter, p tandem.Page) (string, []any, error)
 	args = append(args, limit(p))
 	q := fmt.Sprintf(`SELECT %s FROM contacts c WHERE %s ORDER BY %s LIMIT $%d`, contactColumns, strings.Join(where, " AND "), order, len(args))
 	return q, args, nil
-}
-
-// ContactCursor returns what a listing in order needs to continue after c: its id, and
-// for "-engagement" its anchored engagement sum.
-func (db *DB) ContactCursor(ctx context.Context, c *tandem.Contact, order string) (tandem.Page, error) {
-	p := tandem.Page{After: c.ID}
-	if order == "-engagement" {
-		if err := db.read.QueryRowContext(ctx, `SELECT score_eng FROM contacts WHERE id = $1`, c.ID).Scan(&p.AfterScore); err != nil {
-			return p, fmt.Errorf("contact cursor: %w", err)
-		}
-	}
-	return p, nil
 }
 
 func (db *DB) attachUserIDs(ctx context.Context, list []*tandem.Contact) error {
