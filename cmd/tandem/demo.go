@@ -149,12 +149,8 @@ func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("rescore: %w", err)
 	}
-	took := r.UpdatedAt.Sub(r.StartedAt)
-	if r.FinishedAt != nil {
-		took = r.FinishedAt.Sub(r.StartedAt)
-	}
 	fmt.Fprintf(stdout, "  agreement  %q, version %d, active\n", a.Name, a.Version)
-	fmt.Fprintf(stdout, "  rescored   %s contacts in %s\n", commas(r.Done), shortDuration(took))
+	fmt.Fprintf(stdout, "  rescored   %s contacts in %s\n", commas(r.Done), shortDuration(rescoreTook(r)))
 	counts, err := db.StageCounts(ctx)
 	if err != nil {
 		return err

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
+	"tandem"
 	"tandem/store"
 )
 
@@ -33,11 +35,7 @@ func rescore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	took := r.UpdatedAt.Sub(r.StartedAt)
-	if r.FinishedAt != nil {
-		took = r.FinishedAt.Sub(r.StartedAt)
-	}
-	fmt.Fprintf(stdout, "rescore of agreement version %d: %s, %d contacts in %s\n", r.Version, r.State, r.Done, took.Round(1e6))
+	fmt.Fprintf(stdout, "rescore of agreement version %d: %s, %s contacts in %s\n", r.Version, r.State, commas(r.Done), shortDuration(rescoreTook(r)))
 	if r.State != "done" {
 		return fmt.Errorf("rescore %s: %s", r.State, r.Error)
 	}
@@ -70,4 +68,12 @@ func rescoreBars(w io.Writer) (store.Progress, func()) {
 			bar.Finish()
 		}
 	}
+}
+
+// rescoreTook is how long a rescore ran, or has run so far.
+func rescoreTook(r *tandem.Rescore) time.Duration {
+	if r.FinishedAt != nil {
+		return r.FinishedAt.Sub(r.StartedAt)
+	}
+	return r.UpdatedAt.Sub(r.StartedAt)
 }

@@ -36,6 +36,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *decayEvery <= 0 {
+		return fmt.Errorf("--decay-interval %s: want a positive duration such as 1m", *decayEvery)
+	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err
