@@ -114,11 +114,8 @@ func (s *Server) writeAgreement(w http.ResponseWriter, r *http.Request, a *tande
 }
 
 func versionParam(r *http.Request, name string) (int, error) {
-	v, err := strconv.Atoi(r.PathValue(name))
-	if err != nil || v <= 0 {
-		return 0, tandem.Errorf(tandem.EInvalid, "%s: %q is not a positive version number", name, r.PathValue(name))
-	}
-	return v, nil
+	v, err := positivePathInt(r, name)
+	return int(v), err
 }
 
 func (s *Server) agreementVersion(w http.ResponseWriter, r *http.Request) {

@@ -21,9 +21,6 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if p.Limit == 0 {
-		p.Limit = 100
-	}
 	cs, next, err := s.store.ContactsPage(r.Context(), f, p)
 	if err != nil {
 		s.problem(w, r, err)
@@ -64,9 +61,6 @@ func (s *Server) contactEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.problem(w, r, err)
 		return
-	}
-	if p.Limit == 0 {
-		p.Limit = 100
 	}
 	evs, err := s.store.ContactEvents(r.Context(), id, p)
 	if err != nil {

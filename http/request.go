@@ -27,18 +27,22 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 // pathID parses the {id} path value.
-func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, tandem.Errorf(tandem.EInvalid, "id: %q is not a positive integer", r.PathValue("id"))
+func pathID(r *http.Request) (int64, error) { return positivePathInt(r, "id") }
+
+// positivePathInt parses a path value that must be a positive integer.
+func positivePathInt(r *http.Request, name string) (int64, error) {
+	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, tandem.Errorf(tandem.EInvalid, "%s: %q is not a positive integer", name, r.PathValue(name))
 	}
-	return id, nil
+	return n, nil
 }
 
-// page reads the limit and cursor query parameters. A cursor is opaque to clients: the
-// last row's id, and for listings ordered by time, its time.
+// page reads the limit (100 when not given) and cursor query parameters. A cursor is
+// opaque to clients: the last row's id, and for listings ordered by time, its time, or
+// by a score, its score.
 func page(r *http.Request) (tandem.Page, error) {
-	var p tandem.Page
+	p := tandem.Page{Limit: 100}
 	q := r.URL.Query()
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
