@@ -569,38 +569,41 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		out = append(out, fresh...)
 	}
 	if len(inc) > 0 {
-		var accounts map[int64]*accountFacts
-		profiles := map[int64]*agreement.Profile{}
-		var accIDs []int64
-		for _, id := range inc {
-			if todo[id].profile || a.stagesReadProfile {
-				c, err := r.contact(ctx, id)
-				if err != nil {
-					return err
-				}
-				if c.accountID != 0 {
-					accIDs = append(accIDs, c.accountID)
-				}
-			}
-		}
-		if len(accIDs) > 0 {
-			if accounts, err = loadAccounts(ctx, r.tx, r.db.dialect, accIDs); err != nil {
-				return err
-			}
-		}
-		for _, id := range inc {
-			if c, ok := r.contacts[id]; ok && (todo[id].profile || a.stagesReadProfile) {
-				profiles[id] = profile(c.email, c.traits, accounts[c.accountID])
-			}
-		}
+		var settle []int64
 		for _, id := range inc {
 			cs := scores[id]
 			a.addEvents(cs, todo[id].evs)
-			if !cs.fired && !todo[id].profile {
-				continue // every rule it met was capped: nothing changed
+			if cs.fired || todo[id].profile {
+				settle = append(settle, id)
+			} // else every rule it met was capped: nothing changed
+		}
+		// A changed profile changes fit, and stage rules may read the profile.
+		states := map[int64]*contactState{}
+		var accIDs []int64
+		for _, id := range settle {
+			if !todo[id].profile && !a.stagesReadProfile {
+				continue
 			}
-			a.settle(cs, profiles[id], now, "")
-			out = append(out, cs)
+			c, err := r.contact(ctx, id)
+			if err != nil {
+				return err
+			}
+			states[id] = c
+			if c.accountID != 0 {
+				accIDs = append(accIDs, c.accountID)
+			}
+		}
+		accounts, err := loadAccounts(ctx, r.tx, r.db.dialect, accIDs)
+		if err != nil {
+			return err
+		}
+		for _, id := range settle {
+			var prof *agreement.Profile
+			if c := states[id]; c != nil {
+				prof = profile(c.email, c.traits, accounts[c.accountID])
+			}
+			a.settle(scores[id], prof, now, "")
+			out = append(out, scores[id])
 		}
 	}
 	r.scored = out
