@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 
@@ -71,9 +72,9 @@ func (r *resolver) group(ctx context.Context, m *tandem.Message) (int64, error) 
 		return 0, fmt.Errorf("group %q: %w", m.GroupID, err)
 	}
 	oldName := name
-	traits, before := map[string]any{}, map[string]any{}
+	traits := map[string]any{}
 	_ = json.Unmarshal([]byte(rawTraits), &traits)
-	_ = json.Unmarshal([]byte(rawTraits), &before)
+	before := maps.Clone(traits) // mergeTraits replaces top-level values only
 	mergeTraits(traits, m.Traits, true)
 	if n, ok := m.Traits["name"].(string); ok && n != "" {
 		name = n
