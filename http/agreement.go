@@ -138,9 +138,7 @@ func (s *Server) agreementVersions(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Data []*tandem.Agreement `json:"data"`
-	}{list})
+	writeJSON(w, http.StatusOK, all[*tandem.Agreement]{list})
 }
 
 // agreementDiff shows what changed from one version to another: from ?against=m (by
@@ -264,7 +262,5 @@ func (s *Server) contactStages(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Data []*tandem.StageChange `json:"data"`
-	}{list})
+	writeJSON(w, http.StatusOK, all[*tandem.StageChange]{list})
 }

@@ -107,6 +107,11 @@ func scoreCursor(p tandem.Page) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.After, 10) + "~" + strconv.FormatFloat(p.AfterScore, 'g', -1, 64)))
 }
 
+// all is a whole listing, in one answer.
+type all[T any] struct {
+	Data []T `json:"data"`
+}
+
 // list is a page of a listing.
 type list[T any] struct {
 	Data       []T     `json:"data"`

@@ -30,7 +30,7 @@ func (s *Server) listSources(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": list})
+	writeJSON(w, http.StatusOK, all[*tandem.Source]{list})
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
