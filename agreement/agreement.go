@@ -197,3 +197,20 @@ func (s *Scoring) Grade(fit float64) string {
 	}
 	return s.Fallback
 }
+
+// Handoff returns the key of the stage whose entry hands a lead to sales (the MQL):
+// the funnel stage just before the first stage entered by the accept action. It is
+// empty when the agreement has no accept stage or nothing before it.
+func (a *Agreement) Handoff() string {
+	prev := ""
+	for _, s := range a.Stages {
+		if s.Detour {
+			continue
+		}
+		if s.EnterOn == "accept" {
+			return prev
+		}
+		prev = s.Key
+	}
+	return ""
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	"tandem/lifecycle"
 	"tandem/scoring"
@@ -90,6 +91,12 @@ func (c *idCache) remember(r *resolver) {
 // `tandem rescore`) changes SQLite's data_version. Entries are kept compact (about a
 // hundred bytes, stage names shared with the agreement): it holds hundreds of thousands.
 type scoreCache struct {
+	// forgotten holds contacts whose score columns another writer of this process is
+	// changing; check drops them. It is added to before that writer commits, and the
+	// next ingest transaction cannot begin before the commit (SQLite has one writer).
+	mu        sync.Mutex
+	forgotten []int64
+
 	max         int
 	gen         int64
 	dataVersion int64
@@ -114,6 +121,14 @@ func newScoreCache(max int) *scoreCache {
 	return &scoreCache{max: max, m: map[int64]*cachedScore{}}
 }
 
+// forget makes the next ingest transaction read a contact's score columns afresh.
+// Unlike the other methods it is safe to call from any goroutine.
+func (c *scoreCache) forget(id int64) {
+	c.mu.Lock()
+	c.forgotten = append(c.forgotten, id)
+	c.mu.Unlock()
+}
+
 func (c *scoreCache) reset() { c.m = map[int64]*cachedScore{} }
 
 // check empties the cache if another writer may have changed scores since it was
@@ -127,6 +142,12 @@ func (c *scoreCache) check(ctx context.Context, tx *sql.Tx, gen int64) error {
 		c.reset()
 		c.dataVersion, c.gen = v, gen
 	}
+	c.mu.Lock()
+	for _, id := range c.forgotten {
+		delete(c.m, id)
+	}
+	c.forgotten = c.forgotten[:0]
+	c.mu.Unlock()
 	return nil
 }
 

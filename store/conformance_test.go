@@ -78,6 +78,16 @@ func TestConformance(t *testing.T) {
 		{"FutureEventCountsFromReceipt", testFutureEventCountsFromReceipt},
 		{"StaleScoreKeepsItsScale", testStaleScoreKeepsItsScale},
 		{"MergedStageHistoryIsLabelled", testMergedStageHistoryIsLabelled},
+		{"HandoffRoundRobin", testHandoffRoundRobin},
+		{"HandoffSkipsAwayAndCapped", testHandoffSkipsAwayAndCapped},
+		{"HandoffWithoutReps", testHandoffWithoutReps},
+		{"UserValidation", testUserValidation},
+		{"SalesActions", testSalesActions},
+		{"BreachReassigns", testBreachReassigns},
+		{"AcceptStopsTheClock", testAcceptStopsTheClock},
+		{"WebhookOnHandoff", testWebhookOnHandoff},
+		{"ChannelValidation", testChannelValidation},
+		{"SLAReport", testSLAReport},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -142,7 +142,11 @@ func (db *DB) decayStage(ctx context.Context, a *active, stage string, floor, bo
 				}
 			}
 			moved += len(changed)
-			return saveScores(ctx, tx, db.dialect, changed, now, false)
+			saved, err := saveScores(ctx, tx, db.dialect, changed, now, false)
+			if err != nil {
+				return err
+			}
+			return db.handOff(ctx, tx, a, saved, now)
 		})
 		if errors.Is(err, errAgreementChanged) {
 			return moved, nil // the next run works under the new terms

@@ -26,6 +26,11 @@ type dialect interface {
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
+	// forUpdate is the clause that locks the rows a SELECT reads until the transaction
+	// ends; skipLocked also skips rows another transaction locked. SQLite has one writer
+	// and needs neither.
+	forUpdate() string
+	skipLocked() string
 }
 
 // eventRow is an events table row ready to insert. Zero ids are stored as NULL.
@@ -102,6 +107,9 @@ func (sqlite) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onl
 // transactions already let one writer in at a time.
 func (sqlite) lockIngest(context.Context, *sql.Tx) error { return nil }
 
+func (sqlite) forUpdate() string  { return "" }
+func (sqlite) skipLocked() string { return "" }
+
 func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
 		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at)
@@ -174,6 +182,9 @@ const ingestLockKey = 0x74616e64656d // "tandem"
 // Turns cost little: each transaction carries a whole group commit, and a waiting
 // node's next group grows meanwhile. Read committed takes a snapshot per statement, so
 // every statement after the lock sees what the previous holder committed.
+func (postgres) forUpdate() string  { return " FOR UPDATE" }
+func (postgres) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
 func (postgres) lockIngest(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(ingestLockKey)); err != nil {
 		return fmt.Errorf("lock ingest: %w", err)

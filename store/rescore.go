@@ -477,6 +477,10 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 		close(chunks)
 		readErr <- nil
 	}()
+	since, err := engagedSince(ctx, db.read)
+	if err != nil {
+		return nil, err
+	}
 	props := newObjectCache(4096)
 	var scratch scoring.Line
 	add := func(events []*scoredEvent) {
@@ -484,6 +488,9 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 			sum := sums.of(e.contactID)
 			if sum == nil {
 				continue
+			}
+			if t, ok := since[e.contactID]; ok && e.ts < t {
+				continue // before sales sent the lead back: it earns the handoff anew
 			}
 			rules := a.model.Candidates(e.typ, e.ruleName())
 			env := agreement.Event{Type: e.typ, Event: e.event, Name: e.name}
@@ -529,6 +536,25 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 		return nil, err
 	}
 	return sums, nil
+}
+
+// engagedSince returns when recycled contacts' engagement started again, which rescoring
+// counts from. Few contacts were ever recycled.
+func engagedSince(ctx context.Context, q querier) (map[int64]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, engaged_since FROM contacts WHERE engaged_since IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("rescore: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("rescore: %w", err)
+		}
+		out[id] = at
+	}
+	return out, rows.Err()
 }
 
 // readEvents reads the events with ids in (after, upTo] that belong to a contact after
@@ -622,17 +648,22 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 		if owner != job.owner {
 			return errLeaseLost
 		}
-		if cur, err := db.activeIn(ctx, tx); err != nil {
+		cur, err := db.activeIn(ctx, tx)
+		if err != nil {
 			return err
 		} else if cur == nil || cur.version != job.Version || cur.anchor != job.anchor {
 			return errAgreementChanged
 		}
 		db.scoreGen.Add(1)
-		if err := saveScores(ctx, tx, db.dialect, b.scores, now, true); err != nil {
+		saved, err := saveScores(ctx, tx, db.dialect, b.scores, now, true)
+		if err != nil {
+			return err
+		}
+		if err := db.handOff(ctx, tx, cur, saved, now); err != nil {
 			return err
 		}
 		job.Done += int64(len(b.ids))
-		_, err := tx.ExecContext(ctx, `UPDATE rescores SET phase = 'contacts', cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
+		_, err = tx.ExecContext(ctx, `UPDATE rescores SET phase = 'contacts', cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
 			b.ids[len(b.ids)-1], job.Done, micros(now), micros(now.Add(rescoreLease)), job.ID)
 		return err
 	})

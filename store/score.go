@@ -316,11 +316,11 @@ func loadAccounts(ctx context.Context, q querier, d dialect, ids []int64) (map[i
 }
 
 // saveScores writes contacts' score columns, their capped rules' lines and their stage
-// moves. With onlyStale, a contact already scored under the version (by an ingest that
-// got to it first) is left alone.
-func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactScore, now time.Time, onlyStale bool) error {
+// moves, and returns the scores it wrote. With onlyStale, a contact already scored under
+// the version (by an ingest that got to it first) is left alone.
+func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactScore, now time.Time, onlyStale bool) ([]*contactScore, error) {
 	if len(scores) == 0 {
-		return nil
+		return nil, nil
 	}
 	stageAt := micros(now)
 	var (
@@ -342,7 +342,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 		// Only the version moves; no indexed column changes.
 		done, err := touchVersions(ctx, tx, d, unchanged, scores[0].version)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for id := range done {
 			saved = append(saved, byID[id])
@@ -351,7 +351,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 	for _, cs := range written {
 		caps, err := encodeCaps(cs.lines, cs.anchor)
 		if err != nil {
-			return fmt.Errorf("save score of contact %d: %w", cs.id, err)
+			return nil, fmt.Errorf("save score of contact %d: %w", cs.id, err)
 		}
 		r := scoreRow{id: cs.id, fit: finite(cs.fit), eng: finite(cs.eng), grade: cs.grade, stage: cs.state.Stage,
 			funnel: cs.state.Funnel, version: cs.version, caps: caps}
@@ -363,7 +363,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 	for chunk := range slices.Chunk(written, 5000) {
 		updated, err := d.updateScores(ctx, tx, rows[:len(chunk)], onlyStale)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows = rows[len(chunk):]
 		for _, cs := range chunk {
@@ -372,7 +372,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 			}
 		}
 	}
-	return saveStageChanges(ctx, tx, saved, stageAt)
+	return saved, saveStageChanges(ctx, tx, saved, stageAt)
 }
 
 // finite keeps a score storable: PostgreSQL takes infinities but JSON cannot show them.
@@ -607,7 +607,11 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		}
 	}
 	r.scored = out
-	return saveScores(ctx, r.tx, r.db.dialect, out, now, false)
+	saved, err := saveScores(ctx, r.tx, r.db.dialect, out, now, false)
+	if err != nil {
+		return err
+	}
+	return r.db.handOff(ctx, r.tx, r.act, saved, now)
 }
 
 func contactsOfAccounts(ctx context.Context, q querier, d dialect, accounts []int64) ([]int64, error) {
@@ -670,7 +674,10 @@ type person struct {
 	email     string
 	traits    string
 	accountID int64
-	evs       []*scoredEvent
+	// since is when a recycled contact's engagement started again; its events before
+	// then give no points.
+	since int64
+	evs   []*scoredEvent
 	// stored is the row's score as loaded.
 	stored struct {
 		fit, eng float64
@@ -713,14 +720,14 @@ func loadPeople(ctx context.Context, q querier, d dialect, ids []int64) (map[int
 	for chunk := range slices.Chunk(ids, 5000) {
 		cond, arg := d.inIDs("id", 1, chunk)
 		rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage,
-			score_fit, score_eng, grade, score_caps FROM contacts WHERE `+cond, arg)
+			score_fit, score_eng, grade, score_caps, COALESCE(engaged_since, 0) FROM contacts WHERE `+cond, arg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 		}
 		for rows.Next() {
 			p := &person{cs: &contactScore{}}
 			if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel,
-				&p.stored.fit, &p.stored.eng, &p.stored.grade, &p.stored.caps); err != nil {
+				&p.stored.fit, &p.stored.eng, &p.stored.grade, &p.stored.caps, &p.since); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 			}
@@ -786,7 +793,7 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 			rows.Close()
 			return nil, fmt.Errorf("rescore events: %w", err)
 		}
-		if p := people[e.contactID]; p != nil && len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
+		if p := people[e.contactID]; p != nil && e.ts >= p.since && len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
 			p.evs = append(p.evs, e)
 		}
 	}

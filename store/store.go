@@ -59,7 +59,13 @@ type DB struct {
 	// active caches the compiled active agreement; see activeIn.
 	active atomic.Pointer[active]
 	// rescoreKick wakes RunRescores when a version was activated in this process.
-	rescoreKick  chan struct{}
+	rescoreKick chan struct{}
+	// jobKick wakes RunJobs when a commit of this process enqueued a job due now, which
+	// jobsDue says until the commit.
+	jobKick chan struct{}
+	jobsDue atomic.Bool
+	// Notifier sends what the job queue delivers.
+	Notifier     Notifier
 	checkpointer *checkpointer // SQLite only
 	lock         *os.File      // SQLite with Options.Ingester: held while open
 
@@ -89,7 +95,7 @@ func IsPostgres(dsn string) bool {
 // Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
 // whose folder is created if missing. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), decayFloors: map[decayKey]float64{},
+	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), decayFloors: map[decayKey]float64{},
 		rescoreStretch: 50000}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
@@ -236,6 +242,7 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) 
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.kickJobs()
 	return nil
 }
 
