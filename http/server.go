@@ -13,6 +13,7 @@ import (
 	"tandem"
 	"tandem/ingest"
 	"tandem/metrics"
+	"tandem/report"
 )
 
 // Store is what the server needs of a store.
@@ -23,6 +24,10 @@ type Store interface {
 	tandem.TokenService
 	tandem.AgreementService
 	tandem.ScoreService
+	tandem.HandoffService
+	// SLAReport returns both teams' SLA figures for the period (month or quarter) that
+	// holds at.
+	SLAReport(ctx context.Context, at time.Time, per string) (*report.SLAReport, error)
 	Sources(ctx context.Context) ([]*tandem.Source, error)
 	// ValidateAgreement checks a document as ProposeAgreement would, storing nothing.
 	ValidateAgreement(doc []byte) error
@@ -98,6 +103,24 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/agreement/rescore", token(s.rescore)},
 		{"POST /api/v1/agreement/rescore", token(s.startRescore, tandem.RoleAdmin)},
 		{"GET /api/v1/accounts/{id}", token(s.account)},
+		{"POST /api/v1/users", token(s.createUser, tandem.RoleAdmin)},
+		{"GET /api/v1/users", token(s.listUsers)},
+		{"GET /api/v1/users/{id}", token(s.user)},
+		{"PATCH /api/v1/users/{id}", token(s.updateUser, tandem.RoleAdmin)},
+		{"POST /api/v1/users/{id}/away", token(s.addAway, tandem.RoleAdmin, tandem.RoleSales)},
+		{"DELETE /api/v1/users/{id}/away/{away}", token(s.deleteAway, tandem.RoleAdmin, tandem.RoleSales)},
+		{"GET /api/v1/assignments", token(s.listAssignments)},
+		{"GET /api/v1/assignments/{id}", token(s.assignment)},
+		{"POST /api/v1/assignments/{id}/accept", token(s.acceptAssignment, tandem.RoleSales)},
+		{"POST /api/v1/assignments/{id}/reject", token(s.rejectAssignment, tandem.RoleSales)},
+		{"POST /api/v1/assignments/{id}/qualify", token(s.qualifyAssignment, tandem.RoleSales)},
+		{"POST /api/v1/assignments/{id}/touches", token(s.addTouch, tandem.RoleSales)},
+		{"GET /api/v1/assignments/{id}/touches", token(s.touches)},
+		{"POST /api/v1/channels", token(s.createChannel, tandem.RoleAdmin)},
+		{"GET /api/v1/channels", token(s.listChannels, tandem.RoleAdmin)},
+		{"DELETE /api/v1/channels/{id}", token(s.deleteChannel, tandem.RoleAdmin)},
+		{"GET /api/v1/channels/{id}/deliveries", token(s.deliveries, tandem.RoleAdmin)},
+		{"GET /api/v1/reports/sla", token(s.slaReport)},
 		{"/api/", open(s.noEndpoint)},
 		{"/v1/", open(s.noEndpoint)},
 	}

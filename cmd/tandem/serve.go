@@ -17,6 +17,7 @@ import (
 	thttp "tandem/http"
 	"tandem/ingest"
 	"tandem/metrics"
+	"tandem/notify"
 	"tandem/store"
 )
 
@@ -31,6 +32,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		drain      = fs.Duration("shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
 		debugAddr  = fs.String("debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this address; keep it private")
 		decayEvery = fs.Duration("decay-interval", time.Minute, "how often contacts whose engagement decayed below a detour stage's bound are moved")
+		jobPoll    = fs.Duration("job-poll", time.Second, "how often to look for SLA timers and deliveries that other processes scheduled")
+		smtpURL    = fs.String("smtp", "", "SMTP server for email notifications: smtp://user:password@host:587 (STARTTLS), smtps://… (TLS) or ?tls=none")
+		smtpFrom   = fs.String("smtp-from", "", "the From address of email notifications")
+		publicURL  = fs.String("public-url", "", "the address people reach this server at, for links in notifications")
+		clockShift = fs.Duration("clock-offset", 0, "run the server's clock this far ahead (SLA drills and tests only)")
 	)
 	sf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -38,6 +44,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *decayEvery <= 0 {
 		return fmt.Errorf("--decay-interval %s: want a positive duration such as 1m", *decayEvery)
+	}
+	if *jobPoll <= 0 {
+		return fmt.Errorf("--job-poll %s: want a positive duration such as 1s", *jobPoll)
+	}
+	notifier := store.Notifier{BaseURL: *publicURL}
+	if *smtpURL != "" {
+		var err error
+		if notifier.SMTP, err = notify.ParseSMTP(*smtpURL, *smtpFrom); err != nil {
+			return fmt.Errorf("--smtp: %w", err)
+		}
 	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
@@ -48,6 +64,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	db.Notifier = notifier
+	if *clockShift != 0 {
+		shift := *clockShift
+		db.Now = func() time.Time { return time.Now().Add(shift) }
+		log.Warn("the clock runs ahead: SLA timers fire early", "offset", shift)
+	}
 	if *adminToken != "" {
 		// Replaced, not added: a changed TANDEM_ADMIN_TOKEN revokes the old secret.
 		if _, err := db.ReplaceToken(ctx, "admin (TANDEM_ADMIN_TOKEN)", tandem.RoleAdmin, *adminToken); err != nil {
@@ -71,6 +93,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var jobsDone sync.WaitGroup
 	jobsDone.Go(func() { db.RunRescores(jobs, log) })
 	jobsDone.Go(func() { db.RunDecay(jobs, *decayEvery, log) })
+	// SLA timers and notification deliveries, shared with every process on the store.
+	jobsDone.Go(func() { db.RunJobs(jobs, *jobPoll, log) })
 	defer func() {
 		stopJobs()
 		jobsDone.Wait()
