@@ -42,7 +42,9 @@ func (db *DB) Decay(ctx context.Context) (int, error) {
 		if !d.Detour || d.EngagementBelow == 0 {
 			continue
 		}
-		bound := a.model.Anchored(d.EngagementBelow, now)
+		// Rules see engagement rounded to hundredths, so a rule's bound of 10 holds
+		// for engagement just under 10.005.
+		bound := a.model.Anchored(d.EngagementBelow+0.005, now)
 		for _, s := range a.agreement.Stages {
 			if s.Detour || d.EnterFrom != nil && !slices.Contains(d.EnterFrom, s.Key) {
 				continue

@@ -251,8 +251,8 @@ func (r *router) lead(p *person, acc *accountFacts, cs *contactScore) *lead {
 		cs.fit, cs.eng = p.stored.fit, p.stored.eng
 		cs.grade = p.stored.grade
 	}
-	eng := r.a.model.Current(cs.eng, r.now)
-	l.facts.Score = agreement.Score{Fit: cs.fit, Engagement: eng, Total: cs.fit + eng}
+	eng := round2(r.a.model.Current(cs.eng, r.now))
+	l.facts.Score = agreement.Score{Fit: cs.fit, Engagement: eng, Total: round2(cs.fit + eng)}
 	l.facts.Grade, l.facts.Stage = cs.grade, cs.state.Stage
 	l.name = displayName(prof.Traits)
 	return l

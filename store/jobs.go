@@ -42,9 +42,6 @@ type jobRef struct {
 }
 
 const (
-	// jobLease is how long a claimed job is its process's alone; a delivery's time
-	// out is well within it.
-	jobLease = 60 * time.Second
 	// jobAttempts is how often a failing timer job is tried before it is given up.
 	jobAttempts = 8
 )
@@ -108,7 +105,7 @@ func (db *DB) claimJobs(ctx context.Context, owner string, n int) ([]*job, error
 		}
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', owner = $1, lease_until = $2, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 ORDER BY run_at, id LIMIT $4`+db.dialect.skipLocked()+`)
-			RETURNING id, kind, payload, attempts`, owner, micros(now.Add(jobLease)), micros(now), n)
+			RETURNING id, kind, payload, attempts`, owner, micros(now.Add(db.JobLease)), micros(now), n)
 		if err != nil {
 			return err
 		}

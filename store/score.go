@@ -214,9 +214,11 @@ func (a *active) settle(cs *contactScore, prof *agreement.Profile, now time.Time
 		cs.fit = a.model.Fit(prof)
 	}
 	cs.grade = a.agreement.Scoring.Grade(cs.fit)
-	eng := a.model.Current(cs.eng, now)
+	// Rules see the engagement people see, in hundredths: 40 and 10 points given a
+	// moment ago make the 50 a rule asks for, not 49.99999 decayed since.
+	eng := round2(a.model.Current(cs.eng, now))
 	f := agreement.Facts{
-		Score: agreement.Score{Fit: cs.fit, Engagement: eng, Total: cs.fit + eng},
+		Score: agreement.Score{Fit: cs.fit, Engagement: eng, Total: round2(cs.fit + eng)},
 		Grade: cs.grade,
 	}
 	if prof != nil {

@@ -65,7 +65,11 @@ type DB struct {
 	jobKick chan struct{}
 	jobsDue atomic.Bool
 	// Notifier sends what the job queue delivers.
-	Notifier     Notifier
+	Notifier Notifier
+	// JobLease is how long a claimed job is its process's alone: if the process dies,
+	// another takes the job over after it. A delivery's time out (10 s) is well within
+	// the default of a minute.
+	JobLease     time.Duration
 	checkpointer *checkpointer // SQLite only
 	lock         *os.File      // SQLite with Options.Ingester: held while open
 
@@ -95,7 +99,7 @@ func IsPostgres(dsn string) bool {
 // Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
 // whose folder is created if missing. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), decayFloors: map[decayKey]float64{},
+	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), JobLease: time.Minute, decayFloors: map[decayKey]float64{},
 		rescoreStretch: 50000}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
