@@ -33,6 +33,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		debugAddr  = fs.String("debug-addr", "", "if set, serve Go's profiler (/debug/pprof/) on this address; keep it private")
 		decayEvery = fs.Duration("decay-interval", time.Minute, "how often contacts whose engagement decayed below a detour stage's bound are moved")
 		jobPoll    = fs.Duration("job-poll", time.Second, "how often to look for SLA timers and deliveries that other processes scheduled")
+		jobLease   = fs.Duration("job-lease", time.Minute, "how long a job this process claimed is its alone; another process takes it over after that if this one dies")
 		smtpURL    = fs.String("smtp", "", "SMTP server for email notifications: smtp://user:password@host:587 (STARTTLS), smtps://… (TLS) or ?tls=none")
 		smtpFrom   = fs.String("smtp-from", "", "the From address of email notifications")
 		publicURL  = fs.String("public-url", "", "the address people reach this server at, for links in notifications")
@@ -44,6 +45,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *decayEvery <= 0 {
 		return fmt.Errorf("--decay-interval %s: want a positive duration such as 1m", *decayEvery)
+	}
+	if *jobLease < time.Second {
+		return fmt.Errorf("--job-lease %s: want at least 1s (a delivery must finish within it)", *jobLease)
 	}
 	if *jobPoll <= 0 {
 		return fmt.Errorf("--job-poll %s: want a positive duration such as 1s", *jobPoll)
@@ -64,7 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	db.Notifier = notifier
+	db.Notifier, db.JobLease = notifier, *jobLease
 	if *clockShift != 0 {
 		shift := *clockShift
 		db.Now = func() time.Time { return time.Now().Add(shift) }
