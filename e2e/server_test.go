@@ -61,14 +61,14 @@ func (b *logBuffer) tail(n int) string {
 // startServer starts tandem serve on a free loopback port over the SQLite file db, with
 // an admin token, and waits until it is ready. The server is stopped with SIGTERM when the
 // test ends, and the test fails if it does not exit cleanly then.
-func startServer(tb testing.TB, db string) *server {
+func startServer(tb testing.TB, db string, args ...string) *server {
 	tb.Helper()
 	bin := tandemBinary(tb)
 	var lastErr error
 	// Another process may take the free port between our probe and the server's listen;
 	// then the server exits at once, and we try another port.
 	for range 3 {
-		s, err := launch(bin, db)
+		s, err := launch(bin, db, args...)
 		if err != nil {
 			lastErr = err
 			continue
@@ -87,13 +87,14 @@ func startServer(tb testing.TB, db string) *server {
 	return nil
 }
 
-func launch(bin, db string) (*server, error) {
+// launch starts tandem serve over db with more flags args, and waits until it is ready.
+func launch(bin, db string, args ...string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	s := &server{URL: "http://" + addr, DB: db, log: &logBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--db", db, "--shutdown-timeout", "10s")
+	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--db", db, "--shutdown-timeout", "10s"}, args...)...)
 	s.cmd.Env = append(os.Environ(), "TANDEM_ADMIN_TOKEN="+adminToken)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
