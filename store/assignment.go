@@ -275,6 +275,7 @@ func (db *DB) Reject(ctx context.Context, id int64, reason string, by tandem.Act
 		for _, typ := range []string{"lead.rejected", "lead.recycled"} {
 			n := leadNotice(typ, l, id, a.Rep, "")
 			n.data["reason"], n.data["by"] = reason, by.Name
+			n.title += ": " + reason
 			n.text += "\nReason: " + reason + "."
 			if err := db.notify(ctx, tx, n, now); err != nil {
 				return err

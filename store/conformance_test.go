@@ -88,6 +88,7 @@ func TestConformance(t *testing.T) {
 		{"WebhookOnHandoff", testWebhookOnHandoff},
 		{"ChannelValidation", testChannelValidation},
 		{"SLAReport", testSLAReport},
+		{"EmailAndChatOnRejection", testEmailAndChatOnRejection},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tandem"
+	"tandem/internal/mailpittest"
 	"tandem/notify"
 	"tandem/store"
 )
@@ -576,5 +577,59 @@ func testSLAReport(t *testing.T, db *store.DB) {
 	}
 	if monthly, err := db.SLAReport(ctx, time.Time{}, "month"); err != nil || monthly.Marketing.Target != 100 {
 		t.Errorf("monthly report target = %v (%v), want a third of the quarter's 300", monthly, err)
+	}
+}
+
+// testEmailAndChatOnRejection sends the rep an email over a real SMTP server when a lead
+// is assigned, and tells marketing's chat channel when sales rejects it.
+func testEmailAndChatOnRejection(t *testing.T, db *store.DB) {
+	mustActivate(t, db, handoffTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test")
+	ctx := context.Background()
+	mp := mailpittest.Start(t)
+	smtp, err := notify.ParseSMTP("smtp://"+mp.SMTPAddr+"?tls=none", "tandem@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		chat []string
+	)
+	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ Text string }
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("chat message: %v", err)
+		}
+		mu.Lock()
+		chat = append(chat, m.Text)
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	}))
+	defer slack.Close()
+	db.Notifier = store.Notifier{SMTP: smtp, BaseURL: "https://tandem.acme.test"}
+	if _, err := db.CreateChannel(ctx, &tandem.Channel{Kind: "email", Name: "reps", To: []string{"rep"}, Events: []string{"lead.assigned"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateChannel(ctx, &tandem.Channel{Kind: "slack", Name: "#marketing", URL: slack.URL, Events: []string{"lead.rejected", "lead.recycled"}}); err != nil {
+		t.Fatal(err)
+	}
+	src := mustCreateSource(t, db)
+	c := qualify(t, db, src, "mailed", "US")
+	mustWork(t, db)
+	msgs := mp.WaitMessages(t, 1)
+	m := mp.Message(t, msgs[0].ID)
+	if len(m.To) != 1 || m.To[0].Address != "alice@acme.test" || m.Subject != "New lead for alice@acme.test: mailed@example.org" ||
+		!strings.Contains(m.Text, fmt.Sprintf("https://tandem.acme.test/contacts/%d", c.ID)) {
+		t.Errorf("email to %v, subject %q, text %q; want alice told of the lead with a link", m.To, m.Subject, m.Text)
+	}
+	if _, err := db.Reject(ctx, openAssignment(t, db, c.ID).ID, "bad_timing", rep); err != nil {
+		t.Fatal(err)
+	}
+	mustWork(t, db)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(chat) != 2 || !strings.Contains(chat[0], "alice@acme.test rejected mailed@example.org") || !strings.Contains(chat[0], "bad_timing") ||
+		!strings.Contains(chat[1], "went back to marketing") {
+		t.Errorf("chat = %q, want the rejection with its reason, then the recycle", chat)
 	}
 }
