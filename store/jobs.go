@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -89,6 +91,7 @@ type job struct {
 	kind     string
 	ref      jobRef
 	attempts int
+	runAt    int64
 	owner    string
 }
 
@@ -105,7 +108,7 @@ func (db *DB) claimJobs(ctx context.Context, owner string, n int) ([]*job, error
 		}
 		rows, err := tx.QueryContext(ctx, `UPDATE jobs SET state = 'running', owner = $1, lease_until = $2, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at <= $3 ORDER BY run_at, id LIMIT $4`+db.dialect.skipLocked()+`)
-			RETURNING id, kind, payload, attempts`, owner, micros(now.Add(db.JobLease)), micros(now), n)
+			RETURNING id, kind, payload, attempts, run_at`, owner, micros(now.Add(db.JobLease)), micros(now), n)
 		if err != nil {
 			return err
 		}
@@ -113,7 +116,7 @@ func (db *DB) claimJobs(ctx context.Context, owner string, n int) ([]*job, error
 		for rows.Next() {
 			j := &job{owner: owner}
 			var raw string
-			if err := rows.Scan(&j.id, &j.kind, &raw, &j.attempts); err != nil {
+			if err := rows.Scan(&j.id, &j.kind, &raw, &j.attempts, &j.runAt); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(raw), &j.ref); err != nil {
@@ -126,6 +129,9 @@ func (db *DB) claimJobs(ctx context.Context, owner string, n int) ([]*job, error
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
+	// RETURNING gives no order; jobs run in the order they were due, so that people
+	// hear of a rejection before the recycle it caused.
+	slices.SortFunc(out, func(x, y *job) int { return cmp.Or(cmp.Compare(x.runAt, y.runAt), cmp.Compare(x.id, y.id)) })
 	return out, nil
 }
 
