@@ -143,6 +143,10 @@ func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) 
 	} else if err != nil {
 		return err
 	}
+	users, err := demoUsers(ctx, db, a)
+	if err != nil {
+		return err
+	}
 	progress, finish := rescoreBars(stderr)
 	r, err := db.Rescore(ctx, progress)
 	finish()
@@ -150,6 +154,7 @@ func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) 
 		return fmt.Errorf("rescore: %w", err)
 	}
 	fmt.Fprintf(stdout, "  agreement  %q, version %d, active\n", a.Name, a.Version)
+	fmt.Fprintf(stdout, "  users      %s\n", strings.Join(users, ", "))
 	fmt.Fprintf(stdout, "  rescored   %s contacts in %s\n", commas(r.Done), shortDuration(rescoreTook(r)))
 	counts, err := db.StageCounts(ctx)
 	if err != nil {
@@ -161,6 +166,38 @@ func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "  stages     %s\n", strings.Join(parts, ", "))
 	return nil
+}
+
+// demoUsers makes sure the reps the agreement's teams name exist, with a sales manager
+// they escalate to (routing's fallback owner) and a marketer, so that the leads the
+// rescore qualifies are handed to someone. It returns who they are.
+func demoUsers(ctx context.Context, db *store.DB, active *tandem.Agreement) ([]string, error) {
+	a, err := agreement.Parse([]byte(active.Document))
+	if err != nil {
+		return nil, fmt.Errorf("agreement v%d: %w", active.Version, err)
+	}
+	const manager = "morgan@example.com"
+	users := []*tandem.User{
+		{Email: manager, Name: "Morgan (sales manager)", Team: tandem.TeamSales, Role: tandem.UserManager},
+		{Email: "mia@example.com", Name: "Mia (marketing)", Team: tandem.TeamMarketing},
+	}
+	for _, t := range a.Teams {
+		for _, m := range t.Members {
+			name, _, _ := strings.Cut(m.Rep, "@")
+			users = append(users, &tandem.User{Email: m.Rep, Name: strings.ToUpper(name[:1]) + name[1:], Team: tandem.TeamSales, Manager: manager})
+		}
+	}
+	var out []string
+	for _, u := range users {
+		if slices.Contains(out, fmt.Sprintf("%s (%s)", u.Email, u.Team)) {
+			continue // in two teams
+		}
+		if _, err := db.CreateUser(ctx, u); err != nil && tandem.ErrorCode(err) != tandem.EConflict {
+			return nil, fmt.Errorf("demo user %s: %w", u.Email, err)
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", u.Email, u.Team))
+	}
+	return out, nil
 }
 
 func parseDemoTime(s string) (time.Time, error) {
