@@ -8,6 +8,7 @@
 //	tandem demo                  fill the store with believable synthetic data
 //	tandem rescore               rescore every contact under the active agreement
 //	tandem bench ingest          measure ingest throughput and latency
+//	tandem bench handoff         measure the time from an MQL to its signed webhook
 //
 // Every flag can also be set by an environment variable: --db by TANDEM_DB, --addr by
 // TANDEM_ADDR, and so on.
@@ -37,6 +38,7 @@ Usage:
   tandem demo [flags]              fill the store with believable synthetic data
   tandem rescore [flags]           rescore every contact under the active agreement
   tandem bench ingest [flags]      measure ingest throughput against a server on loopback
+  tandem bench handoff [flags]     measure the time from an MQL's event to the rep's webhook
 
 Run "tandem COMMAND -h" for a command's flags. Every flag also reads the environment
 variable TANDEM_ followed by the flag's name in capitals, with - as _ (TANDEM_DB, TANDEM_ADDR).
@@ -77,10 +79,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "rescore":
 		return rescore(ctx, rest, stdout, stderr)
 	case "bench":
-		if len(rest) == 0 || rest[0] != "ingest" {
-			return errors.New("usage: tandem bench ingest [flags]")
+		switch {
+		case len(rest) > 0 && rest[0] == "ingest":
+			return benchIngest(ctx, rest[1:], stdout, stderr)
+		case len(rest) > 0 && rest[0] == "handoff":
+			return benchHandoff(ctx, rest[1:], stdout, stderr)
 		}
-		return benchIngest(ctx, rest[1:], stdout, stderr)
+		return errors.New("usage: tandem bench ingest|handoff [flags]")
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
