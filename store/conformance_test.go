@@ -89,6 +89,7 @@ func TestConformance(t *testing.T) {
 		{"ChannelValidation", testChannelValidation},
 		{"SLAReport", testSLAReport},
 		{"EmailAndChatOnRejection", testEmailAndChatOnRejection},
+		{"DeliveredAtOnce", testDeliveredAtOnce},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

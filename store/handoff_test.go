@@ -633,3 +633,50 @@ func testEmailAndChatOnRejection(t *testing.T, db *store.DB) {
 		t.Errorf("chat = %q, want the rejection with its reason, then the recycle", chat)
 	}
 }
+
+// testDeliveredAtOnce runs the job queue as a server does, polling only once an hour:
+// the webhook of a lead that qualifies still goes out as soon as its commit is done.
+func testDeliveredAtOnce(t *testing.T, db *store.DB) {
+	mustActivate(t, db, handoffTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test")
+	rc := &receiver{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	ch, err := db.CreateChannel(context.Background(), &tandem.Channel{Kind: "webhook", Name: "crm", URL: srv.URL, Events: []string{"lead.assigned"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.secret = ch.Secret
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.RunJobs(ctx, time.Hour, quiet)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	// The runner's first pass finds nothing; from then on it sleeps for the hour.
+	time.Sleep(100 * time.Millisecond)
+	src := mustCreateSource(t, db)
+	for i := range 3 {
+		qualify(t, db, src, fmt.Sprintf("fast%d", i), "US")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rc.mu.Lock()
+		n, errs := len(rc.got), rc.errs
+		rc.mu.Unlock()
+		if len(errs) > 0 {
+			t.Fatalf("receiver: %v", errs)
+		}
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 3 webhooks arrived while the queue polls hourly, want all three at once", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -114,7 +114,6 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 		}
 		return nil, err
 	}
-	db.kickJobs()
 	if db.ids != nil {
 		db.ids.remember(r)
 		if r.act != nil {

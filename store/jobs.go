@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -50,19 +51,62 @@ const (
 
 // enqueue adds a job to run at runAt. ref, when not zero, is the assignment it acts on,
 // so that acting on the assignment can cancel it.
+//
+// A delivery due now, enqueued while this process runs the queue (RunJobs), is leased to
+// this process as it is enqueued and handed to the runner as soon as its transaction
+// commits: the webhook need not wait for a claim, which on SQLite queues behind ingest
+// commits for the one writer. If the process dies first, the lease runs out and any
+// process delivers it.
 func enqueue(ctx context.Context, tx *sql.Tx, db *DB, kind string, payload jobRef, ref int64, runAt, now time.Time) error {
 	raw, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
+	due := !runAt.After(now)
+	if kind == jobDeliver && due && db.dispatching.Load() {
+		j := &job{kind: kind, ref: payload, attempts: 1, runAt: micros(runAt), owner: db.owner}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, payload, state, run_at, ref, created_at, attempts, owner, lease_until)
+			VALUES ($1, $2, 'running', $3, $4, $5, 1, $6, $7) RETURNING id`,
+			kind, string(raw), micros(runAt), nullID(ref), micros(now), db.owner, micros(now.Add(db.JobLease))).Scan(&j.id); err != nil {
+			return fmt.Errorf("enqueue %s: %w", kind, err)
+		}
+		db.preMu.Lock()
+		db.pre[tx] = append(db.pre[tx], j)
+		db.preMu.Unlock()
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, payload, state, run_at, ref, created_at) VALUES ($1, $2, 'pending', $3, $4, $5)`,
 		kind, string(raw), micros(runAt), nullID(ref), micros(now)); err != nil {
 		return fmt.Errorf("enqueue %s: %w", kind, err)
 	}
-	if !runAt.After(now) {
+	if due {
 		db.jobsDue.Store(true)
 	}
 	return nil
+}
+
+// committed hands the runner the deliveries tx leased to this process, now that they
+// are stored, and wakes it for other work due now; ended forgets what a transaction that
+// did not commit enqueued.
+func (db *DB) committed(tx *sql.Tx) {
+	db.preMu.Lock()
+	jobs := db.pre[tx]
+	delete(db.pre, tx)
+	db.preMu.Unlock()
+	if len(jobs) > 0 {
+		select {
+		case db.dispatch <- jobs:
+		default:
+			// The runner is far behind: the leases run out and claims take them.
+		}
+	}
+	db.kickJobs()
+}
+
+func (db *DB) ended(tx *sql.Tx) {
+	db.preMu.Lock()
+	delete(db.pre, tx)
+	db.preMu.Unlock()
 }
 
 // cancelJobs cancels the pending timers of an assignment.
@@ -181,26 +225,66 @@ func (db *DB) WorkJobs(ctx context.Context, owner string, log *slog.Logger) (int
 		if len(jobs) == 0 {
 			return total, nil
 		}
+		// Deliveries wait on other servers, so they go out side by side; timers act in
+		// the order they fell due.
+		var (
+			wg    sync.WaitGroup
+			sends []*job
+		)
 		for _, j := range jobs {
-			if err := db.runJob(ctx, j); err != nil {
-				if errors.Is(err, errJobLeaseLost) {
-					log.Warn("job taken over by another process", "job", j.id, "kind", j.kind)
-					continue
-				}
-				if ctx.Err() != nil {
-					return total, ctx.Err()
-				}
-				delay := time.Duration(1<<min(j.attempts, 10)) * time.Second
-				var at time.Time
-				if j.attempts < jobAttempts {
-					at = db.Now().Add(delay)
-				}
-				log.Error("job failed", "job", j.id, "kind", j.kind, "attempt", j.attempts, "err", err)
-				if err := db.retryJob(ctx, j, at, err); err != nil {
-					log.Error("job retry", "job", j.id, "err", err)
-				}
+			if j.kind == jobDeliver {
+				sends = append(sends, j)
+				continue
 			}
-			total++
+			db.work(ctx, j, log)
+		}
+		db.send(ctx, sends, &wg, log)
+		wg.Wait()
+		total += len(jobs)
+		if ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+}
+
+// send delivers jobs, each channel's in order and the channels side by side, at most
+// cap(db.deliveries) at once; wg tracks them.
+func (db *DB) send(ctx context.Context, jobs []*job, wg *sync.WaitGroup, log *slog.Logger) {
+	var channels []int64
+	byChannel := map[int64][]*job{}
+	for _, j := range jobs {
+		if byChannel[j.ref.Channel] == nil {
+			channels = append(channels, j.ref.Channel)
+		}
+		byChannel[j.ref.Channel] = append(byChannel[j.ref.Channel], j)
+	}
+	for _, c := range channels {
+		db.deliveries <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-db.deliveries }()
+			for _, j := range byChannel[c] {
+				db.work(ctx, j, log)
+			}
+		})
+	}
+}
+
+// work runs a claimed job, and if it fails puts it back in the queue for a later try.
+func (db *DB) work(ctx context.Context, j *job, log *slog.Logger) {
+	err := db.runJob(ctx, j)
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.Is(err, errJobLeaseLost):
+		log.Warn("job taken over by another process", "job", j.id, "kind", j.kind)
+	default:
+		delay := time.Duration(1<<min(j.attempts, 10)) * time.Second
+		var at time.Time
+		if j.attempts < jobAttempts {
+			at = db.Now().Add(delay)
+		}
+		log.Error("job failed", "job", j.id, "kind", j.kind, "attempt", j.attempts, "err", err)
+		if err := db.retryJob(ctx, j, at, err); err != nil {
+			log.Error("job retry", "job", j.id, "err", err)
 		}
 	}
 }
@@ -223,7 +307,21 @@ func (db *DB) runJob(ctx context.Context, j *job) error {
 // now, at the next due time it knows of, and at least every poll to pick up what other
 // processes scheduled.
 func (db *DB) RunJobs(ctx context.Context, poll time.Duration, log *slog.Logger) {
-	owner := jobOwner()
+	db.dispatching.Store(true)
+	defer db.dispatching.Store(false)
+	var sent sync.WaitGroup
+	defer sent.Wait()
+	sent.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case jobs := <-db.dispatch:
+				db.send(ctx, jobs, &sent, log)
+			}
+		}
+	})
+	owner := db.owner
 	for {
 		if _, err := db.WorkJobs(ctx, owner, log); err != nil && ctx.Err() == nil {
 			log.Error("jobs", "err", err)

@@ -129,7 +129,7 @@ func (db *DB) deliver(ctx context.Context, j *job) error {
 		uid, typ, raw string
 		at            int64
 	)
-	err := db.write.QueryRowContext(ctx, `SELECT uid, type, at, payload FROM notifications WHERE id = $1`, j.ref.Notification).Scan(&uid, &typ, &at, &raw)
+	err := db.read.QueryRowContext(ctx, `SELECT uid, type, at, payload FROM notifications WHERE id = $1`, j.ref.Notification).Scan(&uid, &typ, &at, &raw)
 	if err != nil {
 		return fmt.Errorf("notification %d: %w", j.ref.Notification, err)
 	}
@@ -137,7 +137,7 @@ func (db *DB) deliver(ctx context.Context, j *job) error {
 	if err := json.Unmarshal([]byte(raw), &sn); err != nil {
 		return fmt.Errorf("notification %d: %w", j.ref.Notification, err)
 	}
-	c, err := channelIn(ctx, db.write, j.ref.Channel)
+	c, err := channelIn(ctx, db.read, j.ref.Channel)
 	if tandem.ErrorCode(err) == tandem.ENotFound {
 		return db.tx(ctx, func(tx *sql.Tx, now time.Time) error { return finishJob(ctx, tx, j, now) })
 	}

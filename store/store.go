@@ -64,6 +64,16 @@ type DB struct {
 	// jobsDue says until the commit.
 	jobKick chan struct{}
 	jobsDue atomic.Bool
+	// owner names this process in the job leases it takes. While dispatching (RunJobs
+	// runs), deliveries due now are leased as they are enqueued, kept in pre by
+	// transaction until it commits, then sent on dispatch. deliveries bounds how many
+	// channels are sent to at once.
+	owner       string
+	dispatching atomic.Bool
+	preMu       sync.Mutex
+	pre         map[*sql.Tx][]*job
+	dispatch    chan []*job
+	deliveries  chan struct{}
 	// Notifier sends what the job queue delivers.
 	Notifier Notifier
 	// JobLease is how long a claimed job is its process's alone: if the process dies,
@@ -99,7 +109,9 @@ func IsPostgres(dsn string) bool {
 // Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
 // whose folder is created if missing. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), JobLease: time.Minute, decayFloors: map[decayKey]float64{},
+	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), JobLease: time.Minute,
+		owner: jobOwner(), pre: map[*sql.Tx][]*job{}, dispatch: make(chan []*job, 1024), deliveries: make(chan struct{}, 8),
+		decayFloors:    map[decayKey]float64{},
 		rescoreStretch: 50000}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
@@ -241,12 +253,14 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) 
 	}
 	defer tx.Rollback()
 	if err := fn(tx, db.Now().UTC()); err != nil {
+		db.ended(tx)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		db.ended(tx)
 		return fmt.Errorf("commit: %w", err)
 	}
-	db.kickJobs()
+	db.committed(tx)
 	return nil
 }
 
