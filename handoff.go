@@ -190,6 +190,8 @@ type HandoffService interface {
 
 	Assignment(ctx context.Context, id int64) (*Assignment, error)
 	Assignments(ctx context.Context, f AssignmentFilter, p Page) ([]*Assignment, error)
+	// Assign hands an open lead to a rep by hand; it returns the new assignment.
+	Assign(ctx context.Context, id int64, rep string, by Actor) (*Assignment, error)
 	Accept(ctx context.Context, id int64, by Actor) (*Assignment, error)
 	Reject(ctx context.Context, id int64, reason string, by Actor) (*Assignment, error)
 	Qualify(ctx context.Context, id int64, by Actor) (*Assignment, error)

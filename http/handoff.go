@@ -207,6 +207,27 @@ func (s *Server) rejectAssignment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
+func (s *Server) assignAssignment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	var body struct {
+		Rep string `json:"rep"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	a, err := s.store.Assign(r.Context(), id, body.Rep, actor(r))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
 func (s *Server) addTouch(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {

@@ -111,6 +111,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE /api/v1/users/{id}/away/{away}", token(s.deleteAway, tandem.RoleAdmin, tandem.RoleSales)},
 		{"GET /api/v1/assignments", token(s.listAssignments)},
 		{"GET /api/v1/assignments/{id}", token(s.assignment)},
+		{"POST /api/v1/assignments/{id}/assign", token(s.assignAssignment, tandem.RoleSales)},
 		{"POST /api/v1/assignments/{id}/accept", token(s.acceptAssignment, tandem.RoleSales)},
 		{"POST /api/v1/assignments/{id}/reject", token(s.rejectAssignment, tandem.RoleSales)},
 		{"POST /api/v1/assignments/{id}/qualify", token(s.qualifyAssignment, tandem.RoleSales)},

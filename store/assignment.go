@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"tandem"
+	"tandem/identity"
 	"tandem/lifecycle"
+	"tandem/routing"
 )
 
 const assignmentColumns = `id, contact_id, rep, status, route, reason, skipped, version, assigned_at, accept_due_at, touch_due_at,
@@ -481,4 +483,53 @@ func (db *DB) breach(ctx context.Context, j *job) error {
 		}
 		return r.save(ctx)
 	})
+}
+
+// Assign hands a lead to a rep by hand: an unassigned lead nobody could take, or one a
+// manager moves from one rep to another. The rep must be an active sales user; the
+// assignment it replaces is closed as reassigned, and the new one gets fresh clocks.
+func (db *DB) Assign(ctx context.Context, id int64, rep string, by tandem.Actor) (*tandem.Assignment, error) {
+	email, ok := identity.Email(rep)
+	if !ok {
+		return nil, &tandem.Error{Code: tandem.EInvalid, Message: fmt.Sprintf("rep: want the email address of a sales user, got %q", rep),
+			Fields: []tandem.FieldError{{Pointer: "/rep", Detail: "want the email address of a sales user"}}}
+	}
+	var next int64
+	_, err := db.act(ctx, id, by, func(tx *sql.Tx, a *tandem.Assignment, act *active, now time.Time) error {
+		if !a.Status.Open() {
+			return tandem.Errorf(tandem.EConflict, "assignment %d is %s: only an open lead can be assigned", id, a.Status)
+		}
+		if a.Rep == email {
+			return tandem.Errorf(tandem.EConflict, "assignment %d is %s's already", id, email)
+		}
+		var active bool
+		err := tx.QueryRowContext(ctx, `SELECT active FROM users WHERE email = $1 AND team = 'sales'`, email).Scan(&active)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && !active {
+			return &tandem.Error{Code: tandem.EInvalid, Message: fmt.Sprintf("rep: %s is not an active sales user", email),
+				Fields: []tandem.FieldError{{Pointer: "/rep", Detail: email + " is not an active sales user"}}}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET status = 'reassigned', closed_at = $1, due_at = NULL WHERE id = $2`, micros(now), id); err != nil {
+			return err
+		}
+		if err := cancelJobs(ctx, tx, id, now); err != nil {
+			return err
+		}
+		r, err := db.newRouter(ctx, tx, act, now)
+		if err != nil {
+			return err
+		}
+		l, err := db.leadOf(ctx, tx, act, a.ContactID, now)
+		if err != nil {
+			return err
+		}
+		next, err = r.record(ctx, l, routing.Decision{Rep: email, Route: "manual", Reason: "assigned by " + by.Name}, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.Assignment(ctx, next)
 }

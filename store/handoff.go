@@ -287,6 +287,11 @@ func (r *router) assign(ctx context.Context, l *lead, exclude []string, previous
 	for _, e := range exclude {
 		d.Skipped = append(d.Skipped, e+": had the lead before")
 	}
+	return r.record(ctx, l, d, previous)
+}
+
+// record stores the assignment of l that d decided, starts its clocks and tells the rep.
+func (r *router) record(ctx context.Context, l *lead, d routing.Decision, previous int64) (int64, error) {
 	skipped, err := json.Marshal(orEmptyList(d.Skipped))
 	if err != nil {
 		return 0, err

@@ -176,6 +176,27 @@ func testHandoffWithoutReps(t *testing.T, db *store.DB) {
 	if !strings.Contains(a.Reason, "nobody available") {
 		t.Errorf("reason = %q, want it to say nobody was available", a.Reason)
 	}
+
+	// A manager hands it to a rep who joined since.
+	ctx := context.Background()
+	if _, err := db.Assign(ctx, a.ID, "chen@acme.test", admin); tandem.ErrorCode(err) != tandem.EInvalid {
+		t.Errorf("assign to someone who is not a user: %v, want invalid", err)
+	}
+	mustUsers(t, db, "chen@acme.test")
+	got, err := db.Assign(ctx, a.ID, "chen@acme.test", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rep != "chen@acme.test" || got.Status != tandem.AssignmentAssigned || got.Route != "manual" || got.Reason != "assigned by root" ||
+		got.PreviousID == nil || *got.PreviousID != a.ID || got.AcceptDue == nil || !got.AcceptDue.Equal(acceptDue) {
+		t.Errorf("assigned by hand: %+v; want chen's, manual, with a fresh accept clock", got)
+	}
+	if old, _ := db.Assignment(ctx, a.ID); old.Status != tandem.AssignmentReassigned {
+		t.Errorf("the unassigned lead's old assignment is %s, want reassigned", old.Status)
+	}
+	if _, err := db.Assign(ctx, a.ID, "chen@acme.test", admin); tandem.ErrorCode(err) != tandem.EConflict {
+		t.Errorf("assigning a closed assignment: %v, want conflict", err)
+	}
 }
 
 func testUserValidation(t *testing.T, db *store.DB) {
