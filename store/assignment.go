@@ -533,3 +533,31 @@ func (db *DB) Assign(ctx context.Context, id int64, rep string, by tandem.Actor)
 	}
 	return db.Assignment(ctx, next)
 }
+
+// mergeAssignments gives a merged contact's assignments to the contact it merged into.
+// One person has one owner: if both had an open assignment, the survivor's stays and the
+// loser's closes as reassigned, its clocks stopped.
+func mergeAssignments(ctx context.Context, tx *sql.Tx, loser, survivor, now int64) error {
+	var both int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM assignments WHERE contact_id IN ($1, $2) AND status IN ('unassigned', 'assigned', 'accepted')`,
+		loser, survivor).Scan(&both); err != nil {
+		return fmt.Errorf("merge assignments of contact %d into %d: %w", loser, survivor, err)
+	}
+	if both == 2 {
+		var open int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM assignments WHERE contact_id = $1 AND status IN ('unassigned', 'assigned', 'accepted')`,
+			loser).Scan(&open); err != nil {
+			return fmt.Errorf("merge assignments of contact %d into %d: %w", loser, survivor, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE assignments SET status = 'reassigned', closed_at = $1, due_at = NULL WHERE id = $2`, now, open); err != nil {
+			return fmt.Errorf("merge assignments of contact %d into %d: %w", loser, survivor, err)
+		}
+		if err := cancelJobs(ctx, tx, open, fromMicros(now)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE assignments SET contact_id = $1 WHERE contact_id = $2`, survivor, loser); err != nil {
+		return fmt.Errorf("merge assignments of contact %d into %d: %w", loser, survivor, err)
+	}
+	return nil
+}

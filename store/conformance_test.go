@@ -90,6 +90,8 @@ func TestConformance(t *testing.T) {
 		{"SLAReport", testSLAReport},
 		{"EmailAndChatOnRejection", testEmailAndChatOnRejection},
 		{"DeliveredAtOnce", testDeliveredAtOnce},
+		{"MergeKeepsTheOwner", testMergeKeepsTheOwner},
+		{"RescoreKeepsTheRecycle", testRescoreKeepsTheRecycle},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -306,6 +306,14 @@ func testSalesActions(t *testing.T, db *store.DB) {
 	if last := stages[len(stages)-1]; last.From != "mql" || last.To != "lead" || last.Cause != "recycle poor_fit" {
 		t.Errorf("last stage change = %+v, want mql → lead by recycle poor_fit", last)
 	}
+	// Anonymous browsing from before the rejection, linked when the visitor says who
+	// they are afterwards, earns nothing either.
+	mustIngest(t, db, at(pageMessage(src, "anon-lost"), now), at(trackMessage(src, "", "anon-lost", "Demo Requested"), now))
+	mustIngest(t, db, at(identifyMessage(src, "lost", "anon-lost", map[string]any{"title": "VP Sales"}), recycled.Add(2*time.Minute)))
+	assertScore(t, mustContact(t, db, c.ID), 20, 10, "B", "lead")
+	if n := len(mustAssignments(t, db, tandem.AssignmentFilter{ContactID: c.ID})); n != 1 {
+		t.Errorf("rejected lead has %d assignments after its old browsing was linked, want 1", n)
+	}
 	// A rescore does not count what it did before it was recycled.
 	if _, err := db.ActivateAgreement(ctx, mustPropose(t, db, handoffTerms+"\n# again\n").Version, admin); err != nil {
 		t.Fatal(err)
@@ -699,5 +707,71 @@ func testDeliveredAtOnce(t *testing.T, db *store.DB) {
 			t.Fatalf("%d of 3 webhooks arrived while the queue polls hourly, want all three at once", n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testMergeKeepsTheOwner hands one person's two profiles to sales, each as it
+// qualified, then learns they are one person: the person keeps one open assignment,
+// which the rep can act on.
+func testMergeKeepsTheOwner(t *testing.T, db *store.DB) {
+	mustActivate(t, db, handoffTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test")
+	src := mustCreateSource(t, db)
+	ctx := context.Background()
+	byEmail := qualify(t, db, src, "ada", "US") // ada@example.org, by user id "ada"
+	mustIngest(t, db,
+		at(identifyMessage(src, "ada-2", "", map[string]any{"title": "VP Sales", "country": "US"}), now),
+		demoRequest(src, "ada-2", now), page(src, "ada-2", "/pricing", now))
+	other := mustContactByUserID(t, db, "ada-2")
+	first, second := openAssignment(t, db, byEmail.ID), openAssignment(t, db, other.ID)
+	// ada-2 turns out to be ada: the profile known by email survives.
+	mustIngest(t, db, at(identifyMessage(src, "ada-2", "", map[string]any{"email": "ada@example.org"}), now))
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Fatalf("%d contacts after the merge, want 1", n)
+	}
+	survivor := mustContactByUserID(t, db, "ada-2")
+	open := openAssignment(t, db, survivor.ID)
+	all := mustAssignments(t, db, tandem.AssignmentFilter{ContactID: survivor.ID})
+	if len(all) != 2 {
+		t.Fatalf("the merged person has %d assignments, want both profiles' 2", len(all))
+	}
+	if open.ID != first.ID && open.ID != second.ID {
+		t.Fatalf("open assignment %d is neither profile's", open.ID)
+	}
+	if _, err := db.Accept(ctx, open.ID, rep); err != nil {
+		t.Errorf("accepting the merged person's lead: %v", err)
+	}
+}
+
+// testRescoreKeepsTheRecycle rejects a lead while a rescore is reading events: the
+// rescore must not write back the engagement the lead had before sales sent it back.
+func testRescoreKeepsTheRecycle(t *testing.T, db *store.DB) {
+	mustActivate(t, db, handoffTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test")
+	src := mustCreateSource(t, db)
+	ctx := context.Background()
+	c := qualify(t, db, src, "midway", "US")
+	a := openAssignment(t, db, c.ID)
+	if _, err := db.ActivateAgreement(ctx, mustPropose(t, db, handoffTerms+"\n# v2\n").Version, admin); err != nil {
+		t.Fatal(err)
+	}
+	var rejected error
+	once := sync.Once{}
+	if _, err := db.Rescore(ctx, func(phase string, done, total int64) {
+		if phase == "events" {
+			once.Do(func() {
+				db.Now = func() time.Time { return now.Add(time.Minute) }
+				_, rejected = db.Reject(ctx, a.ID, "no_budget", rep)
+			})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rejected != nil {
+		t.Fatal(rejected)
+	}
+	assertScore(t, mustContact(t, db, c.ID), 20, 0, "B", "lead")
+	if n := len(mustAssignments(t, db, tandem.AssignmentFilter{ContactID: c.ID})); n != 1 {
+		t.Errorf("%d assignments after the rescore, want the rejected one alone", n)
 	}
 }

@@ -618,7 +618,13 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 	}
 	r.mergedStages[survivor] = append(append(r.mergedStages[survivor], lost), r.mergedStages[loser]...)
 	delete(r.mergedStages, loser)
+	if err := mergeAssignments(ctx, r.tx, loser, survivor, r.now); err != nil {
+		return 0, err
+	}
 	for _, q := range []string{
+		// A recycled person earns engagement from the later of the two recycles.
+		`UPDATE contacts SET engaged_since = (SELECT engaged_since FROM contacts WHERE id = $2)
+			WHERE id = $1 AND (SELECT engaged_since FROM contacts WHERE id = $2) > COALESCE(engaged_since, 0)`,
 		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,6 +172,9 @@ type rescoreJob struct {
 	anchor int64      // the engagement anchor the job scores against
 	mu     sync.Mutex // guards noted
 	noted  time.Time  // when the first phase's progress was last written
+	// sumsAt is when the first phase began reading, in Unix microseconds: a contact
+	// whose stage a sales action moved since has sums that may not hold any more.
+	sumsAt int64
 }
 
 // claimRescore takes the lease of a running rescore nobody works on, if there is one.
@@ -402,6 +406,7 @@ type chunk struct {
 // give each contact. Contacts created after it starts are scored by ingest, so it
 // keeps none for them.
 func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progress Progress) (*eventSums, error) {
+	job.sumsAt = micros(db.Now())
 	var last, lastContact int64
 	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
@@ -655,7 +660,11 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 			return errAgreementChanged
 		}
 		db.scoreGen.Add(1)
-		saved, err := saveScores(ctx, tx, db.dialect, b.scores, now, true)
+		scores, err := db.resettle(ctx, tx, cur, job, b.scores, now)
+		if err != nil {
+			return err
+		}
+		saved, err := saveScores(ctx, tx, db.dialect, scores, now, true)
 		if err != nil {
 			return err
 		}
@@ -667,6 +676,45 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 			b.ids[len(b.ids)-1], job.Done, micros(now), micros(now.Add(rescoreLease)), job.ID)
 		return err
 	})
+}
+
+// resettle scores afresh, inside the batch's transaction, the contacts of scores that a
+// sales action moved after the rescore began reading (a recycle restarts engagement; an
+// accept moves the stage): the sums read before would undo the action.
+func (db *DB) resettle(ctx context.Context, tx *sql.Tx, a *active, job *rescoreJob, scores []*contactScore, now time.Time) ([]*contactScore, error) {
+	ids := make([]int64, len(scores))
+	for i, cs := range scores {
+		ids[i] = cs.id
+	}
+	var moved []int64
+	for chunk := range slices.Chunk(ids, 5000) {
+		cond, arg := db.dialect.inIDs("id", 1, chunk)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM contacts WHERE stage_at >= $2 AND scored_version <> $3 AND `+cond, arg, job.sumsAt, a.version)
+		if err != nil {
+			return nil, fmt.Errorf("rescore: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("rescore: %w", err)
+			}
+			moved = append(moved, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("rescore: %w", err)
+		}
+	}
+	if len(moved) == 0 {
+		return scores, nil
+	}
+	fresh, err := a.scoreContacts(ctx, tx, db.dialect, moved, now, nil)
+	if err != nil {
+		return nil, err
+	}
+	scores = slices.DeleteFunc(scores, func(cs *contactScore) bool { return slices.Contains(moved, cs.id) })
+	return append(scores, fresh...), nil
 }
 
 var (

@@ -519,6 +519,16 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	}
 	now := fromMicros(r.now)
 	ids := slices.Sorted(maps.Keys(todo))
+	// A lead sales sent back earns engagement again from then: events dated before,
+	// arriving late or linked from its anonymous past, give no points.
+	since, err := engagedSinceOf(ctx, r.tx, r.db.dialect, ids)
+	if err != nil {
+		return err
+	}
+	for id, t := range since {
+		w := todo[id]
+		w.evs = slices.DeleteFunc(w.evs, func(e *scoredEvent) bool { return e.ts < t })
+	}
 	scores := make(map[int64]*contactScore, len(ids))
 	missing := ids
 	if c := r.db.scores; c != nil {
@@ -713,6 +723,35 @@ func (a *active) sameAsStored(p *person) bool {
 
 func near(x, y float64) bool {
 	return x == y || math.Abs(x-y) <= 1e-9*max(math.Abs(x), math.Abs(y))
+}
+
+// engagedSinceOf returns when the engagement of the recycled contacts among ids started
+// again.
+func engagedSinceOf(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]int64, error) {
+	var out map[int64]int64
+	for chunk := range slices.Chunk(ids, 5000) {
+		cond, arg := d.inIDs("id", 1, chunk)
+		rows, err := q.QueryContext(ctx, `SELECT id, engaged_since FROM contacts WHERE engaged_since IS NOT NULL AND `+cond, arg)
+		if err != nil {
+			return nil, fmt.Errorf("recycled contacts: %w", err)
+		}
+		for rows.Next() {
+			var id, at int64
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("recycled contacts: %w", err)
+			}
+			if out == nil {
+				out = map[int64]int64{}
+			}
+			out[id] = at
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("recycled contacts: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // loadPeople reads the stages and profiles of contacts, and their accounts.
