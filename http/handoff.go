@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"tandem"
 )
@@ -322,23 +321,10 @@ func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 // slaReport answers both teams' SLA figures for the period of marketing's target that
-// holds at the "at" date (today when not given), per month or quarter.
+// holds on the "at" date (today when not given), per month or quarter.
 func (s *Server) slaReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var at time.Time
-	if v := q.Get("at"); v != "" {
-		var err error
-		if at, err = time.Parse(time.DateOnly, v); err != nil {
-			if at, err = time.Parse(time.RFC3339, v); err != nil {
-				s.problem(w, r, tandem.Errorf(tandem.EInvalid, "at: want a date (2006-01-02) or an RFC 3339 time, got %q", v))
-				return
-			}
-		} else {
-			at = at.Add(12 * time.Hour) // midday: the same date in any timezone
-		}
-	}
-	per := strings.ToLower(q.Get("per"))
-	rep, err := s.store.SLAReport(r.Context(), at, per)
+	rep, err := s.store.SLAReport(r.Context(), q.Get("at"), strings.ToLower(q.Get("per")))
 	if err != nil {
 		s.problem(w, r, err)
 		return

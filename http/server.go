@@ -26,8 +26,8 @@ type Store interface {
 	tandem.ScoreService
 	tandem.HandoffService
 	// SLAReport returns both teams' SLA figures for the period (month or quarter) that
-	// holds at.
-	SLAReport(ctx context.Context, at time.Time, per string) (*report.SLAReport, error)
+	// holds on the day when names (a date or an RFC 3339 time; empty for now).
+	SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error)
 	Sources(ctx context.Context) ([]*tandem.Source, error)
 	// ValidateAgreement checks a document as ProposeAgreement would, storing nothing.
 	ValidateAgreement(doc []byte) error

@@ -257,6 +257,15 @@ func (db *DB) Reject(ctx context.Context, id int64, reason string, by tandem.Act
 		if act.agreement.Recycle.To == "" {
 			return tandem.Errorf(tandem.EConflict, "agreement v%d names no stage to recycle leads to", act.version)
 		}
+		// The notices show the lead as sales saw it, before its engagement restarts.
+		l, err := db.leadOf(ctx, tx, act, a.ContactID, now)
+		if err != nil {
+			return err
+		}
+		manager, err := managerOf(ctx, tx, a.Rep)
+		if err != nil {
+			return err
+		}
 		if err := db.moveContact(ctx, tx, act, a.ContactID, func(st lifecycle.State) (lifecycle.State, *lifecycle.Change) {
 			next, c := lifecycle.Recycle(act.agreement, st, reason)
 			return next, &c
@@ -270,12 +279,8 @@ func (db *DB) Reject(ctx context.Context, id int64, reason string, by tandem.Act
 		if err := cancelJobs(ctx, tx, id, now); err != nil {
 			return err
 		}
-		l, err := db.leadOf(ctx, tx, act, a.ContactID, now)
-		if err != nil {
-			return err
-		}
 		for _, typ := range []string{"lead.rejected", "lead.recycled"} {
-			n := leadNotice(typ, l, id, a.Rep, "")
+			n := leadNotice(typ, l, id, a.Rep, manager)
 			n.data["reason"], n.data["by"] = reason, by.Name
 			n.title += ": " + reason
 			n.text += "\nReason: " + reason + "."
@@ -309,8 +314,10 @@ func (db *DB) AddTouch(ctx context.Context, id int64, t tandem.Touch, by tandem.
 		if t.At.Before(a.AssignedAt) {
 			return tandem.Errorf(tandem.EInvalid, "at: the lead was assigned at %s, after %s", a.AssignedAt.Format(time.RFC3339), t.At.Format(time.RFC3339))
 		}
-		if a.Status == tandem.AssignmentUnassigned || a.Status == tandem.AssignmentReassigned {
-			return tandem.Errorf(tandem.EConflict, "assignment %d is %s: touches are logged on the rep's assignment", id, a.Status)
+		switch a.Status {
+		case tandem.AssignmentAssigned, tandem.AssignmentAccepted, tandem.AssignmentQualified:
+		default:
+			return tandem.Errorf(tandem.EConflict, "assignment %d is %s: touches are logged on a rep's assigned, accepted or qualified lead", id, a.Status)
 		}
 		t.AssignmentID, t.By = id, by.Name
 		if err := tx.QueryRowContext(ctx, `INSERT INTO touches (assignment_id, kind, at, note, by_name, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
@@ -364,7 +371,7 @@ func (db *DB) leadOf(ctx context.Context, tx *sql.Tx, act *active, contactID int
 	}
 	p := people[contactID]
 	if p == nil {
-		return nil, fmt.Errorf("contact %d not found", contactID)
+		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", contactID)
 	}
 	r := &router{a: act, now: now}
 	return r.lead(p, accounts[p.accountID], nil), nil
@@ -387,7 +394,11 @@ func (db *DB) warn(ctx context.Context, j *job) error {
 				if err != nil {
 					return err
 				}
-				n := leadNotice("sla.warning", l, a.ID, a.Rep, "")
+				manager, err := managerOf(ctx, tx, a.Rep)
+				if err != nil {
+					return err
+				}
+				n := leadNotice("sla.warning", l, a.ID, a.Rep, manager)
 				if a.AcceptDue != nil {
 					n.data["accept_due"] = *a.AcceptDue
 					n.text += "\nAccept or reject by " + a.AcceptDue.In(act.agreement.Timezone).Format("Mon 2 Jan 15:04 MST") + "."
@@ -439,6 +450,9 @@ func (db *DB) breach(ctx context.Context, j *job) error {
 			to := sales.EscalateTo
 			if to == "" {
 				to = r.managers[a.Rep]
+			}
+			if to == "" {
+				to = r.fallback // the first sales manager: someone must hear of it
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE assignments SET breached_at = $1, escalated_to = $2 WHERE id = $3`, micros(now), to, a.ID); err != nil {
 				return err
@@ -560,4 +574,17 @@ func mergeAssignments(ctx context.Context, tx *sql.Tx, loser, survivor, now int6
 		return fmt.Errorf("merge assignments of contact %d into %d: %w", loser, survivor, err)
 	}
 	return nil
+}
+
+// managerOf returns the email of a rep's manager, empty when they have none.
+func managerOf(ctx context.Context, q querier, rep string) (string, error) {
+	var m string
+	err := q.QueryRowContext(ctx, `SELECT manager FROM users WHERE email = $1`, rep).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("manager of %s: %w", rep, err)
+	}
+	return m, nil
 }

@@ -128,10 +128,12 @@ func (db *DB) newRouter(ctx context.Context, tx *sql.Tx, a *active, now time.Tim
 	}
 	r := &router{db: db, tx: tx, a: a, now: now, cal: cal, reps: map[string]routing.Rep{},
 		managers: map[string]string{}, dirty: map[string]bool{}}
-	if err := r.loadReps(ctx); err != nil {
+	// The rotations' lock comes first: it also serializes what loadReps counts (the
+	// leads each rep got today), so two nodes cannot both give a rep their last lead.
+	if err := r.lockRotations(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.lockRotations(ctx); err != nil {
+	if err := r.loadReps(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil

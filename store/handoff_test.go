@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -536,6 +537,21 @@ func TestPostgresBreachOnce(t *testing.T) {
 	if byStatus[tandem.AssignmentReassigned] != leads || byStatus[tandem.AssignmentAssigned] != leads || len(all) != 2*leads {
 		t.Errorf("assignments by status = %v of %d, want %d reassigned and %d assigned anew", byStatus, len(all), leads, leads)
 	}
+	// Each breach acted once: one notice each, each timer done after one attempt.
+	conn, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var notices, done, once int
+	if err := conn.QueryRow(`SELECT (SELECT count(*) FROM notifications WHERE type = 'sla.breached'),
+		(SELECT count(*) FROM jobs WHERE kind = 'sla.breach' AND state = 'done'),
+		(SELECT count(*) FROM jobs WHERE kind = 'sla.breach' AND state = 'done' AND attempts = 1)`).Scan(&notices, &done, &once); err != nil {
+		t.Fatal(err)
+	}
+	if notices != leads || done != leads || once != leads {
+		t.Errorf("%d breach notices, %d breach timers done (%d at the first attempt), want %d of each", notices, done, once, leads)
+	}
 }
 
 func asError(err error, e **tandem.Error) bool {
@@ -570,7 +586,7 @@ func testSLAReport(t *testing.T, db *store.DB) {
 		t.Fatalf("breached lead went to %s, want bob", a.Rep)
 	}
 
-	r, err := db.SLAReport(ctx, time.Time{}, "")
+	r, err := db.SLAReport(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,8 +620,15 @@ func testSLAReport(t *testing.T, db *store.DB) {
 	if m.Rejections[2].Reason != "poor_fit" || m.Rejections[2].Count != 1 || m.Rejections[0].Count != 0 {
 		t.Errorf("rejections = %+v, want poor_fit once", m.Rejections)
 	}
-	if monthly, err := db.SLAReport(ctx, time.Time{}, "month"); err != nil || monthly.Marketing.Target != 100 {
+	if monthly, err := db.SLAReport(ctx, "", "month"); err != nil || monthly.Marketing.Target != 100 {
 		t.Errorf("monthly report target = %v (%v), want a third of the quarter's 300", monthly, err)
+	}
+	// 30 June is in the second quarter in New York, whatever the time in UTC.
+	if june, err := db.SLAReport(ctx, "2026-06-30", ""); err != nil || !june.Period.From.Equal(r.Period.From) {
+		t.Errorf("report at 2026-06-30 covers %v (%v), want the quarter from %v", june.Period, err, r.Period.From)
+	}
+	if _, err := db.SLAReport(ctx, "June", ""); tandem.ErrorCode(err) != tandem.EInvalid {
+		t.Errorf("report at June: %v, want invalid", err)
 	}
 }
 

@@ -64,7 +64,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, db *DB, kind string, payload jobRe
 	}
 	due := !runAt.After(now)
 	if kind == jobDeliver && due && db.dispatching.Load() {
-		j := &job{kind: kind, ref: payload, attempts: 1, runAt: micros(runAt), owner: db.owner}
+		j := &job{kind: kind, ref: payload, attempts: 1, runAt: micros(runAt), owner: db.owner, leaseUntil: micros(now.Add(db.JobLease))}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, payload, state, run_at, ref, created_at, attempts, owner, lease_until)
 			VALUES ($1, $2, 'running', $3, $4, $5, 1, $6, $7) RETURNING id`,
 			kind, string(raw), micros(runAt), nullID(ref), micros(now), db.owner, micros(now.Add(db.JobLease))).Scan(&j.id); err != nil {
@@ -137,6 +137,9 @@ type job struct {
 	attempts int
 	runAt    int64
 	owner    string
+	// leaseUntil is when the lease ends, in Unix microseconds; a delivery not begun by
+	// then is left to whoever claims it next.
+	leaseUntil int64
 }
 
 // errJobLeaseLost stops a job whose lease another process took over.
@@ -158,7 +161,7 @@ func (db *DB) claimJobs(ctx context.Context, owner string, n int) ([]*job, error
 		}
 		defer rows.Close()
 		for rows.Next() {
-			j := &job{owner: owner}
+			j := &job{owner: owner, leaseUntil: micros(now.Add(db.JobLease))}
 			var raw string
 			if err := rows.Scan(&j.id, &j.kind, &raw, &j.attempts, &j.runAt); err != nil {
 				return err
@@ -271,6 +274,11 @@ func (db *DB) send(ctx context.Context, jobs []*job, wg *sync.WaitGroup, log *sl
 
 // work runs a claimed job, and if it fails puts it back in the queue for a later try.
 func (db *DB) work(ctx context.Context, j *job, log *slog.Logger) {
+	if j.kind == jobDeliver && db.Now().Add(db.JobLease/2).After(fromMicros(j.leaseUntil)) {
+		// Too little of the lease is left for a send (deliver gives one half of it):
+		// the job is left to the claim that follows its lease.
+		return
+	}
 	err := db.runJob(ctx, j)
 	switch {
 	case err == nil || ctx.Err() != nil:
@@ -308,9 +316,18 @@ func (db *DB) runJob(ctx context.Context, j *job) error {
 // processes scheduled.
 func (db *DB) RunJobs(ctx context.Context, poll time.Duration, log *slog.Logger) {
 	db.dispatching.Store(true)
-	defer db.dispatching.Store(false)
 	var sent sync.WaitGroup
-	defer sent.Wait()
+	defer func() {
+		db.dispatching.Store(false)
+		sent.Wait()
+		// Jobs this process leased and did not get to go back to the queue now,
+		// rather than when their leases run out.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := db.write.ExecContext(rctx, `UPDATE jobs SET state = 'pending', owner = '' WHERE state = 'running' AND owner = $1`, db.owner); err != nil {
+			log.Warn("jobs: releasing leases on stop", "err", err)
+		}
+	}()
 	sent.Go(func() {
 		for {
 			select {

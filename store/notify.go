@@ -156,13 +156,17 @@ func (db *DB) deliver(ctx context.Context, j *job) error {
 	if client == nil {
 		client = defaultHTTP
 	}
+	// A send ends well within the job's lease, so that no other process takes the
+	// job over while it is still going.
+	sendCtx, cancel := context.WithTimeout(ctx, min(10*time.Second, db.JobLease/2))
+	defer cancel()
 	var res notify.Result
 	switch c.Kind {
 	case "webhook":
 		// Signed with the wall clock, which the receiver checks the timestamp against.
-		res = notify.PostWebhook(ctx, client, c.URL, c.Secret, ev, time.Now())
+		res = notify.PostWebhook(sendCtx, client, c.URL, c.Secret, ev, time.Now())
 	case "slack":
-		res = notify.PostSlack(ctx, client, c.URL, ev)
+		res = notify.PostSlack(sendCtx, client, c.URL, ev)
 	case "email":
 		to := recipients(c.To, sn.Rep, sn.Manager)
 		switch {
@@ -171,12 +175,12 @@ func (db *DB) deliver(ctx context.Context, j *job) error {
 		case db.Notifier.SMTP == nil:
 			res = notify.Result{Err: errors.New("no SMTP server is configured (--smtp)")}
 		default:
-			res = db.Notifier.SMTP.Send(ctx, to, ev)
+			res = db.Notifier.SMTP.Send(sendCtx, to, ev)
 		}
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
+	// What was sent is logged even when the process is stopping, so that it is not
+	// sent again.
+	ctx = context.WithoutCancel(ctx)
 	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		var next any
 		msg := ""

@@ -13,10 +13,11 @@ import (
 )
 
 // SLAReport returns both teams' figures for the period of marketing's target (a month
-// or a quarter, per the active agreement, or per when not empty) that holds at: sales'
-// speed and SLA compliance in accepting leads, and marketing's MQL production against
-// target with the reasons sales rejected leads. A zero at means now.
-func (db *DB) SLAReport(ctx context.Context, at time.Time, per string) (*report.SLAReport, error) {
+// or a quarter, per the active agreement, or per when not empty) that holds on the day
+// when names (a date, read in the agreement's timezone, or an RFC 3339 time; empty for
+// now): sales' speed and SLA compliance in accepting leads, and marketing's MQL
+// production against target with the reasons sales rejected leads.
+func (db *DB) SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error) {
 	act, err := db.activeIn(ctx, db.read)
 	if err != nil {
 		return nil, err
@@ -30,8 +31,13 @@ func (db *DB) SLAReport(ctx context.Context, at time.Time, per string) (*report.
 		return nil, fmt.Errorf("agreement v%d business hours: %w", act.version, err)
 	}
 	now := db.Now()
-	if at.IsZero() {
-		at = now
+	at := now
+	if when != "" {
+		if d, err := time.ParseInLocation(time.DateOnly, when, a.Timezone); err == nil {
+			at = d
+		} else if at, err = time.Parse(time.RFC3339, when); err != nil {
+			return nil, tandem.Errorf(tandem.EInvalid, "at: want a date (2006-01-02) or an RFC 3339 time, got %q", when)
+		}
 	}
 	if per == "" {
 		per = a.SLA.Marketing.MQLTarget.Per

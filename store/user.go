@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"tandem"
 	"tandem/identity"
 )
@@ -88,10 +90,24 @@ func (db *DB) CreateUser(ctx context.Context, u *tandem.User) (*tandem.User, err
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
 			nu.Email, nu.Name, nu.Team, nu.Role, nu.Manager, nu.DailyCap, true, micros(now)).Scan(&id)
 	})
+	if uniqueViolation(err) {
+		// Another request created the same user between the check and the insert.
+		return nil, tandem.Errorf(tandem.EConflict, "a user with email %s exists already", nu.Email)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
 	return db.User(ctx, id)
+}
+
+// uniqueViolation reports whether err is a unique constraint refusing a row, on either
+// engine.
+func uniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // User returns one user with their coming out-of-office windows and routing teams.
