@@ -258,11 +258,7 @@ func (db *DB) Reject(ctx context.Context, id int64, reason string, by tandem.Act
 			return tandem.Errorf(tandem.EConflict, "agreement v%d names no stage to recycle leads to", act.version)
 		}
 		// The notices show the lead as sales saw it, before its engagement restarts.
-		l, err := db.leadOf(ctx, tx, act, a.ContactID, now)
-		if err != nil {
-			return err
-		}
-		manager, err := managerOf(ctx, tx, a.Rep)
+		l, manager, err := db.leadOfAssignment(ctx, tx, act, a, now)
 		if err != nil {
 			return err
 		}
@@ -390,11 +386,7 @@ func (db *DB) warn(ctx context.Context, j *job) error {
 				return err
 			}
 			if act != nil {
-				l, err := db.leadOf(ctx, tx, act, a.ContactID, now)
-				if err != nil {
-					return err
-				}
-				manager, err := managerOf(ctx, tx, a.Rep)
+				l, manager, err := db.leadOfAssignment(ctx, tx, act, a, now)
 				if err != nil {
 					return err
 				}
@@ -574,6 +566,17 @@ func mergeAssignments(ctx context.Context, tx *sql.Tx, loser, survivor, now int6
 		return fmt.Errorf("merge assignments of contact %d into %d: %w", loser, survivor, err)
 	}
 	return nil
+}
+
+// leadOfAssignment loads what notices about an assignment say of its lead, and who
+// the rep's manager is.
+func (db *DB) leadOfAssignment(ctx context.Context, tx *sql.Tx, act *active, a *tandem.Assignment, now time.Time) (*lead, string, error) {
+	l, err := db.leadOf(ctx, tx, act, a.ContactID, now)
+	if err != nil {
+		return nil, "", err
+	}
+	manager, err := managerOf(ctx, tx, a.Rep)
+	return l, manager, err
 }
 
 // managerOf returns the email of a rep's manager, empty when they have none.
