@@ -92,6 +92,7 @@ func TestConformance(t *testing.T) {
 		{"DeliveredAtOnce", testDeliveredAtOnce},
 		{"MergeKeepsTheOwner", testMergeKeepsTheOwner},
 		{"RescoreKeepsTheRecycle", testRescoreKeepsTheRecycle},
+		{"PasswordsAndSessions", testPasswordsAndSessions},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -798,3 +798,61 @@ func testRescoreKeepsTheRecycle(t *testing.T, db *store.DB) {
 		t.Errorf("%d assignments after the rescore, want the rejected one alone", n)
 	}
 }
+
+func testPasswordsAndSessions(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if n, err := db.CountUsers(ctx); err != nil || n != 0 {
+		t.Fatalf("CountUsers on an empty store = %d, %v", n, err)
+	}
+	u := mustUsers(t, db, "alice@acme.test")["alice@acme.test"]
+	if err := db.SetPassword(ctx, u.ID, "short"); tandem.ErrorCode(err) != tandem.EInvalid {
+		t.Errorf("a five-letter password: %v, want invalid", err)
+	}
+	if _, _, _, err := db.Login(ctx, "alice@acme.test", "anything at all"); tandem.ErrorCode(err) != tandem.EUnauthorized {
+		t.Errorf("login before a password was set: %v, want unauthorized", err)
+	}
+	if err := db.SetPassword(ctx, u.ID, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][2]string{{"alice@acme.test", "wrong horse battery"}, {"bob@acme.test", "correct horse battery"}, {"not an email", "x"}} {
+		if _, _, _, err := db.Login(ctx, bad[0], bad[1]); tandem.ErrorCode(err) != tandem.EUnauthorized || err.Error() != "wrong email or password" {
+			t.Errorf("login as %q with %q: %v, want the one answer for a wrong email or password", bad[0], bad[1], err)
+		}
+	}
+	got, secret, csrf, err := db.Login(ctx, " Alice@Acme.test ", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != u.ID || secret == "" || csrf == "" {
+		t.Fatalf("login = %+v, %q, %q", got, secret, csrf)
+	}
+	who, c, err := db.Session(ctx, secret)
+	if err != nil || who.ID != u.ID || c != csrf {
+		t.Errorf("Session = %v, %q, %v; want alice with the login's CSRF token", who, c, err)
+	}
+	if _, _, err := db.Session(ctx, secret+"x"); tandem.ErrorCode(err) != tandem.EUnauthorized {
+		t.Errorf("a made-up session: %v, want unauthorized", err)
+	}
+	if err := db.Logout(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Session(ctx, secret); tandem.ErrorCode(err) != tandem.EUnauthorized {
+		t.Errorf("after logout: %v, want unauthorized", err)
+	}
+	// A new password signs every browser out; so does deactivation.
+	_, secret, _, _ = db.Login(ctx, "alice@acme.test", "correct horse battery")
+	if err := db.SetPassword(ctx, u.ID, "another long password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Session(ctx, secret); tandem.ErrorCode(err) != tandem.EUnauthorized {
+		t.Errorf("after a new password: %v, want unauthorized", err)
+	}
+	_, secret, _, _ = db.Login(ctx, "alice@acme.test", "another long password")
+	off := false
+	if _, err := db.UpdateUser(ctx, u.ID, tandem.UserChange{Active: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Session(ctx, secret); tandem.ErrorCode(err) != tandem.EUnauthorized {
+		t.Errorf("a deactivated user's session: %v, want unauthorized", err)
+	}
+}
