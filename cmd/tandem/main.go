@@ -7,6 +7,7 @@
 //	tandem sources create        print a new source and its write key
 //	tandem demo                  fill the store with believable synthetic data
 //	tandem rescore               rescore every contact under the active agreement
+//	tandem users create          add a person who signs in to the web app
 //	tandem bench ingest          measure ingest throughput and latency
 //	tandem bench handoff         measure the time from an MQL to its signed webhook
 //
@@ -37,6 +38,7 @@ Usage:
   tandem sources create [flags]    create an ingestion source and print its write key
   tandem demo [flags]              fill the store with believable synthetic data
   tandem rescore [flags]           rescore every contact under the active agreement
+  tandem users create [flags]      add a person who signs in to the web app
   tandem bench ingest [flags]      measure ingest throughput against a server on loopback
   tandem bench handoff [flags]     measure the time from an MQL's event to the rep's webhook
 
@@ -66,12 +68,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
-	case "keys", "sources":
+	case "keys", "sources", "users":
 		if len(rest) == 0 || rest[0] != "create" {
 			return fmt.Errorf("usage: tandem %s create [flags]", cmd)
 		}
-		if cmd == "keys" {
+		switch cmd {
+		case "keys":
 			return createKey(ctx, rest[1:], stdout, stderr)
+		case "users":
+			return createUser(ctx, rest[1:], stdout, stderr)
 		}
 		return createSource(ctx, rest[1:], stdout, stderr)
 	case "demo":
