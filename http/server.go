@@ -49,6 +49,9 @@ type Server struct {
 
 	writeKeys sync.Map // write key → *tandem.Source; sources are never deleted
 
+	// ui serves everything outside the APIs: the web app, when there is one.
+	ui http.Handler
+
 	requests *metrics.Counter
 	rejected *metrics.Counter
 }
@@ -123,6 +126,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/channels/{id}/deliveries", token(s.deliveries, tandem.RoleAdmin)},
 		{"GET /api/v1/reports/sla", token(s.slaReport)},
 		{"/api/", open(s.noEndpoint)},
+		{"/", open(s.app)},
 		{"/v1/", open(s.noEndpoint)},
 	}
 	for _, typ := range []string{tandem.TypeIdentify, tandem.TypeTrack, tandem.TypePage, tandem.TypeScreen, tandem.TypeGroup, tandem.TypeAlias} {
@@ -135,6 +139,20 @@ func (s *Server) routes() {
 	for _, r := range s.routeTable() {
 		s.mux.Handle(r.pattern, r.handler)
 	}
+}
+
+// WithUI serves ui at every path outside the APIs and health checks, and returns s.
+func (s *Server) WithUI(ui http.Handler) *Server {
+	s.ui = ui
+	return s
+}
+
+func (s *Server) app(w http.ResponseWriter, r *http.Request) {
+	if s.ui == nil {
+		http.NotFound(w, r)
+		return
+	}
+	s.ui.ServeHTTP(w, r)
 }
 
 // ServeHTTP implements http.Handler.

@@ -155,6 +155,7 @@ func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "  agreement  %q, version %d, active\n", a.Name, a.Version)
 	fmt.Fprintf(stdout, "  users      %s\n", strings.Join(users, ", "))
+	fmt.Fprintf(stdout, "             sign in at /login with any of them and the password %q\n", demoPassword)
 	fmt.Fprintf(stdout, "  rescored   %s contacts in %s\n", commas(r.Done), shortDuration(rescoreTook(r)))
 	counts, err := db.StageCounts(ctx)
 	if err != nil {
@@ -167,6 +168,10 @@ func demoAgreement(ctx context.Context, db *store.DB, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "  stages     %s\n", strings.Join(parts, ", "))
 	return nil
 }
+
+// demoPassword is the password of the demo's users, printed with them: demo data is
+// for trying Tandem on a laptop, never for a real install.
+const demoPassword = "tandem-demo"
 
 // demoUsers makes sure the reps the agreement's teams name exist, with a sales manager
 // they escalate to (routing's fallback owner) and a marketer, so that the leads the
@@ -192,7 +197,13 @@ func demoUsers(ctx context.Context, db *store.DB, active *tandem.Agreement) ([]s
 		if slices.Contains(out, fmt.Sprintf("%s (%s)", u.Email, u.Team)) {
 			continue // in two teams
 		}
-		if _, err := db.CreateUser(ctx, u); err != nil && tandem.ErrorCode(err) != tandem.EConflict {
+		created, err := db.CreateUser(ctx, u)
+		switch {
+		case err == nil:
+			if err := db.SetPassword(ctx, created.ID, demoPassword); err != nil {
+				return nil, fmt.Errorf("demo user %s: %w", u.Email, err)
+			}
+		case tandem.ErrorCode(err) != tandem.EConflict:
 			return nil, fmt.Errorf("demo user %s: %w", u.Email, err)
 		}
 		out = append(out, fmt.Sprintf("%s (%s)", u.Email, u.Team))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"tandem/metrics"
 	"tandem/notify"
 	"tandem/store"
+	"tandem/web"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -103,7 +105,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		stopJobs()
 		jobsDone.Wait()
 	}()
+	app, err := web.New(db, log, web.Options{SecureCookies: strings.HasPrefix(*publicURL, "https://")})
+	if err != nil {
+		return fmt.Errorf("web app: %w", err)
+	}
 	srv, committer := newHTTPServer(db, metrics.NewRegistry(), *maxCommit, log)
+	srv.Handler.(*thttp.Server).WithUI(app)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		committer.Close()

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"slices"
+
+	"tandem"
+	"tandem/chart"
+	"tandem/report"
+)
+
+// figure is one chart with its numbers, as a table and as CSV.
+type figure struct {
+	Key   string // the name of its CSV: /reports/{Key}.csv
+	Data  chart.Data
+	Chart template.HTML
+	Table template.HTML
+}
+
+type reportsData struct {
+	Report  *report.SLAReport
+	Figures []figure
+	Per     string
+	At      string
+	// Queue is the signed-in rep's open leads and how many are overdue.
+	Queue, Overdue int
+}
+
+// figures builds the charts both teams read, for the period on when (a date; empty for
+// today) per month or quarter.
+func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport, []figure, error) {
+	rep, err := a.store.SLAReport(ctx, when, per)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, s := rep.Marketing, rep.Sales
+	var figs []figure
+	add := func(key string, d chart.Data, draw func(chart.Data, chart.Options) template.HTML, o chart.Options) {
+		figs = append(figs, figure{Key: key, Data: d, Chart: draw(d, o), Table: chart.Table(d)})
+	}
+
+	weekly := chart.Data{Title: "MQLs per week against the target", Unit: "MQLs",
+		Desc: fmt.Sprintf("%d MQLs so far of a target of %d this %s; pacing: %s.", m.MQLs, m.Target, orText(m.TargetPer, "period"), m.Pacing)}
+	got, cum, pace := chart.Series{Name: "MQLs"}, chart.Series{Name: "So far", Kind: "line"}, chart.Series{Name: "Target pace", Kind: "target"}
+	for _, wk := range m.Weekly {
+		weekly.Labels = append(weekly.Labels, wk.From.Format("Jan 2"))
+		got.Values = append(got.Values, float64(wk.MQLs))
+		c := math.NaN() // weeks to come have no count yet
+		if wk.Cumulative != nil {
+			c = float64(*wk.Cumulative)
+		}
+		cum.Values = append(cum.Values, c)
+		pace.Values = append(pace.Values, math.Round(wk.CumulativeTarget*10)/10)
+	}
+	weekly.Series = []chart.Series{got, cum, pace}
+	add("mqls", weekly, chart.Bars, chart.Options{})
+
+	counts, err := a.store.StageCounts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	terms, err := a.activeTerms(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	funnel := chart.Data{Title: "The funnel now", Unit: "contacts", Desc: "Contacts in each funnel stage, with the conversion from one stage to the next."}
+	stages := chart.Series{Name: "Contacts"}
+	for _, c := range counts {
+		if terms != nil {
+			if st := terms.Stage(c.Stage); st != nil && st.Detour {
+				continue
+			}
+		}
+		funnel.Labels = append(funnel.Labels, c.Stage)
+		stages.Values = append(stages.Values, float64(c.Contacts))
+	}
+	funnel.Series = []chart.Series{stages}
+	add("funnel", funnel, chart.Funnel, chart.Options{})
+
+	sla := chart.Data{Title: "Leads answered within the SLA, per rep", Unit: "%",
+		Desc: "The share of each rep's leads accepted or rejected before the accept clock ran out."}
+	within, breaches := chart.Series{Name: "Within SLA"}, chart.Series{Name: "Breaches"}
+	for _, r := range s.Reps {
+		sla.Labels = append(sla.Labels, r.Rep)
+		v := math.NaN()
+		if r.WithinSLAShare != nil {
+			v = *r.WithinSLAShare
+		}
+		within.Values = append(within.Values, v)
+		breaches.Values = append(breaches.Values, float64(r.Breached))
+	}
+	sla.Series = []chart.Series{within}
+	add("sla", sla, chart.HBars, chart.Options{Percent: true})
+	perRep := chart.Data{Title: "SLA breaches per rep", Unit: "breaches", Labels: sla.Labels, Series: []chart.Series{breaches},
+		Desc: fmt.Sprintf("%d of %d leads ran out of time before the rep answered.", s.Breached, s.Assigned)}
+	add("breaches", perRep, chart.HBars, chart.Options{})
+
+	rejections := chart.Data{Title: "Why sales rejected leads", Unit: "leads",
+		Desc: fmt.Sprintf("%d leads rejected this period, by the reason the rep gave.", s.Rejected)}
+	reasons := chart.Series{Name: "Rejected"}
+	for _, rc := range m.Rejections {
+		rejections.Labels = append(rejections.Labels, rc.Reason)
+		reasons.Values = append(reasons.Values, float64(rc.Count))
+	}
+	rejections.Series = []chart.Series{reasons}
+	add("rejections", rejections, chart.HBars, chart.Options{})
+	return rep, figs, nil
+}
+
+// reports is the shared report page: every chart with its numbers and CSV.
+func (a *App) reports(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rep, figs, err := a.figures(r.Context(), q.Get("at"), q.Get("per"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, http.StatusOK, "reports", page{Title: "Reports", Data: reportsData{Report: rep, Figures: figs, Per: q.Get("per"), At: q.Get("at")}})
+}
+
+// reportCSV downloads one chart's numbers.
+func (a *App) reportCSV(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	_, figs, err := a.figures(r.Context(), q.Get("at"), q.Get("per"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(figs, func(f figure) bool { return f.Key == r.PathValue("chart") })
+	if i < 0 {
+		a.fail(w, r, tandem.Errorf(tandem.ENotFound, "no chart %q", r.PathValue("chart")))
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="tandem-%s.csv"`, figs[i].Key))
+	if err := chart.WriteCSV(w, figs[i].Data); err != nil {
+		a.log.Error("csv", "chart", figs[i].Key, "err", err)
+	}
+}
+
+// home is each team's dashboard: the same figures, the team's own first, and for a rep
+// their queue.
+func (a *App) home(w http.ResponseWriter, r *http.Request) {
+	s := sessionOf(r)
+	ctx := r.Context()
+	var d reportsData
+	rep, figs, err := a.figures(ctx, "", "")
+	switch {
+	case err == nil:
+		d.Report, d.Figures = rep, figs
+	case tandem.ErrorCode(err) != tandem.ENotFound: // no agreement yet: the page says so
+		a.fail(w, r, err)
+		return
+	}
+	if s.role == tandem.RoleSales && len(d.Figures) > 2 {
+		// Sales sees its own side first.
+		d.Figures = append(d.Figures[2:], d.Figures[:2]...)
+	}
+	if s.user.Team == tandem.TeamSales {
+		open, err := a.store.Assignments(ctx, tandem.AssignmentFilter{Rep: s.user.Email, Open: true}, tandem.Page{Limit: 1000})
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		d.Queue = len(open)
+		for _, as := range open {
+			if as.Due != nil && as.Due.Before(a.now()) {
+				d.Overdue++
+			}
+		}
+	}
+	a.render(w, r, http.StatusOK, "home", page{Title: "Home", Data: d})
+}
