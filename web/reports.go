@@ -88,13 +88,13 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 		sla.Labels = append(sla.Labels, r.Rep)
 		v := math.NaN()
 		if r.WithinSLAShare != nil {
-			v = *r.WithinSLAShare
+			v = math.Round(*r.WithinSLAShare * 1000) / 10 // percent, for the table and CSV too
 		}
 		within.Values = append(within.Values, v)
 		breaches.Values = append(breaches.Values, float64(r.Breached))
 	}
 	sla.Series = []chart.Series{within}
-	add("sla", sla, chart.HBars, chart.Options{Percent: true})
+	add("sla", sla, chart.HBars, chart.Options{})
 	perRep := chart.Data{Title: "SLA breaches per rep", Unit: "breaches", Labels: sla.Labels, Series: []chart.Series{breaches},
 		Desc: fmt.Sprintf("%d of %d leads ran out of time before the rep answered.", s.Breached, s.Assigned)}
 	add("breaches", perRep, chart.HBars, chart.Options{})
