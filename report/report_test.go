@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -607,7 +608,11 @@ func TestSLAJSON(t *testing.T) {
 	}
 	want := `{"assigned":0,"accepted":0,"rejected":0,"open":0,"breached":0,` +
 		`"within_sla":0,"within_sla_share":null,"median_time_to_accept":null,"median_time_to_respond":null,` +
-		`"first_touch_within":0,"first_touch_within_share":null,"median_time_to_first_touch":null,"reps":[]}`
+		`"first_touch_within":0,"first_touch_within_share":null,"median_time_to_first_touch":null,"reps":[],` +
+		`"speed_to_lead":[{"label":"under 5 min","under":{"seconds":300,"text":"5m"},"leads":0},` +
+		`{"label":"5–30 min","under":{"seconds":1800,"text":"30m"},"leads":0},{"label":"30 min–1 h","under":{"seconds":3600,"text":"1h"},"leads":0},` +
+		`{"label":"1–4 h","under":{"seconds":14400,"text":"4h"},"leads":0},{"label":"4–24 h","under":{"seconds":86400,"text":"24h"},"leads":0},` +
+		`{"label":"over a day","under":null,"leads":0},{"label":"not touched yet","under":null,"leads":0}]}`
 	if string(b) != want {
 		t.Errorf("empty sales JSON\n got %s\nwant %s", b, want)
 	}
@@ -707,5 +712,40 @@ func checkDuration(t *testing.T, name string, got, want *report.Duration) {
 		t.Errorf("%s = %v, want nil", name, *got)
 	case *got != *want:
 		t.Errorf("%s = %v, want %v", name, *got, *want)
+	}
+}
+
+// TestSpeedToLeadAndRejectionsByWeek hands seven leads over on Monday 6 April 2026 and
+// touches each after a different wait, one never; two are rejected in different weeks.
+func TestSpeedToLeadAndRejectionsByWeek(t *testing.T) {
+	ny := mustLocation(t, newYork)
+	q := report.Quarter(time.Date(2026, 4, 6, 12, 0, 0, 0, ny), ny)
+	at := time.Date(2026, 4, 6, 10, 0, 0, 0, ny)
+	var as []report.Assignment
+	for i, wait := range []time.Duration{2 * time.Minute, 10 * time.Minute, 45 * time.Minute, 2 * time.Hour, 5 * time.Hour, 30 * time.Hour, 0} {
+		a := report.Assignment{ID: int64(i + 1), Rep: "alice@acme.test", AssignedAt: at, DueAt: at.Add(4 * time.Hour)}
+		if wait > 0 {
+			a.FirstTouchAt = at.Add(wait)
+		}
+		as = append(as, a)
+	}
+	as[0].RejectedAt, as[0].Reason = at.Add(time.Hour), "no_budget"     // week of 6 April
+	as[1].RejectedAt, as[1].Reason = at.Add(8*24*time.Hour), "poor_fit" // week of 13 April
+	r := report.SLA(report.Input{Period: q, Now: at.Add(30 * 24 * time.Hour), Calendar: mustOffice(t), Location: ny,
+		Reasons: []string{"no_budget", "poor_fit"}, Assignments: as})
+	var got []int
+	for _, b := range r.Sales.SpeedToLead {
+		got = append(got, b.Leads)
+	}
+	if want := []int{1, 1, 1, 1, 1, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("speed to lead = %v, want one lead in each bucket", got)
+	}
+	weeks := r.Marketing.RejectionsWeekly
+	if len(weeks) != len(r.Marketing.Weekly) {
+		t.Fatalf("%d weeks of rejections, want the %d weeks of the quarter", len(weeks), len(r.Marketing.Weekly))
+	}
+	// The quarter starts on Wednesday 1 April: its first week runs to Monday 6 April.
+	if !slices.Equal(weeks[1].Counts, []int{1, 0}) || !slices.Equal(weeks[2].Counts, []int{0, 1}) || !slices.Equal(weeks[0].Counts, []int{0, 0}) {
+		t.Errorf("rejections by week = %v, %v, %v; want no_budget in the week of 6 April and poor_fit in the next", weeks[0].Counts, weeks[1].Counts, weeks[2].Counts)
 	}
 }

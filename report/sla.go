@@ -75,6 +75,8 @@ type Sales struct {
 	Tally
 	// Reps has a tally for each rep with assignments in the period, sorted by email.
 	Reps []RepSLA `json:"reps"`
+	// SpeedToLead is the distribution of the time from handoff to first touch.
+	SpeedToLead []SpeedBucket `json:"speed_to_lead"`
 }
 
 // RepSLA is the tally of one rep's assignments. A rep whose lead was reassigned away
@@ -148,6 +150,9 @@ type Marketing struct {
 	Rejections []ReasonCount `json:"rejections"`
 	// Weekly has every week of the period.
 	Weekly []WeekCount `json:"weekly"`
+	// RejectionsWeekly counts, for each week of the period, the leads rejected in it per
+	// reason, in the order of Rejections.
+	RejectionsWeekly []ReasonWeek `json:"rejections_weekly"`
 }
 
 // Pacing states of Marketing.
@@ -223,7 +228,7 @@ func sales(as []Assignment, now time.Time, cal *sla.Calendar) Sales {
 		reps = append(reps, RepSLA{Rep: rep, Tally: tally(ras, now, cal)})
 	}
 	slices.SortFunc(reps, func(a, b RepSLA) int { return strings.Compare(a.Rep, b.Rep) })
-	return Sales{Tally: tally(as, now, cal), Reps: reps}
+	return Sales{Tally: tally(as, now, cal), Reps: reps, SpeedToLead: speedToLead(as)}
 }
 
 func tally(as []Assignment, now time.Time, cal *sla.Calendar) Tally {
@@ -344,6 +349,7 @@ func marketing(in Input, as []Assignment, mqls []time.Time, loc *time.Location) 
 	}
 
 	m.Weekly = weekly(in.Period, in.Now, loc, mqls, m.Target)
+	m.RejectionsWeekly = rejectionsByWeek(as, m.Weekly, m.Rejections)
 	return m
 }
 

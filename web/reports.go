@@ -108,6 +108,30 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 	}
 	rejections.Series = []chart.Series{reasons}
 	add("rejections", rejections, chart.HBars, chart.Options{})
+
+	overTime := chart.Data{Title: "Rejection reasons week by week", Unit: "leads",
+		Desc: "How many leads sales rejected each week, for each reason."}
+	for _, wk := range m.RejectionsWeekly {
+		overTime.Labels = append(overTime.Labels, wk.From.Format("Jan 2"))
+	}
+	for i, rc := range m.Rejections {
+		sr := chart.Series{Name: rc.Reason}
+		for _, wk := range m.RejectionsWeekly {
+			sr.Values = append(sr.Values, float64(wk.Counts[i]))
+		}
+		overTime.Series = append(overTime.Series, sr)
+	}
+	add("rejections-weekly", overTime, chart.Bars, chart.Options{})
+
+	speed := chart.Data{Title: "Speed to lead: from handoff to the rep's first touch", Unit: "leads",
+		Desc: "How long leads handed to sales this period waited for a call, email or meeting, on the wall clock."}
+	waited := chart.Series{Name: "Leads"}
+	for _, b := range s.SpeedToLead {
+		speed.Labels = append(speed.Labels, b.Label)
+		waited.Values = append(waited.Values, float64(b.Leads))
+	}
+	speed.Series = []chart.Series{waited}
+	add("speed-to-lead", speed, chart.Bars, chart.Options{})
 	return rep, figs, nil
 }
 
