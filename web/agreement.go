@@ -90,7 +90,7 @@ func problemsOf(err error) []tandem.DocumentError {
 // editor's live check: it answers {"errors": [...]} with each problem's rule, line,
 // column and message.
 func (a *App) agreementValidate(w http.ResponseWriter, r *http.Request) {
-	err := a.store.ValidateAgreement([]byte(r.PostFormValue("document")))
+	err := a.store.ValidateAgreement([]byte(formDocument(r)))
 	problems := problemsOf(err)
 	if err != nil && problems == nil {
 		problems = []tandem.DocumentError{{Message: tandem.ErrorMessage(err)}}
@@ -105,7 +105,7 @@ func (a *App) agreementValidate(w http.ResponseWriter, r *http.Request) {
 // agreementPropose proposes the edited document as a new version, for the other team
 // to approve; a document with problems comes back with each beside its line.
 func (a *App) agreementPropose(w http.ResponseWriter, r *http.Request) {
-	doc := r.PostFormValue("document")
+	doc := formDocument(r)
 	v, err := a.store.ProposeAgreement(r.Context(), []byte(doc), "", sessionOf(r).actor())
 	if err != nil {
 		problems := problemsOf(err)
@@ -128,6 +128,13 @@ func (a *App) agreementPropose(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/agreement/versions/"+strconv.Itoa(v.Version)+"?done=Proposed: the other team can approve it now.", http.StatusSeeOther)
+}
+
+// formDocument is the document a form sent. Browsers send a textarea's line breaks as
+// CRLF; the document keeps the LF of the versions before it, so that their diff shows
+// only the lines that changed.
+func formDocument(r *http.Request) string {
+	return strings.ReplaceAll(r.PostFormValue("document"), "\r\n", "\n")
 }
 
 type versionData struct {

@@ -88,7 +88,7 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 		sla.Labels = append(sla.Labels, r.Rep)
 		v := math.NaN()
 		if r.WithinSLAShare != nil {
-			v = math.Round(*r.WithinSLAShare * 1000) / 10 // percent, for the table and CSV too
+			v = math.Round(*r.WithinSLAShare*1000) / 10 // percent, for the table and CSV too
 		}
 		within.Values = append(within.Values, v)
 		breaches.Values = append(breaches.Values, float64(r.Breached))
