@@ -17,6 +17,29 @@ import (
 // contact's events, which gives what ingest added up, since their sum does not depend on
 // the order events arrived in.
 func (db *DB) ContactScore(ctx context.Context, id int64) (*tandem.ScoreBreakdown, error) {
+	var canonical int64
+	err := db.read.QueryRowContext(ctx, `SELECT id FROM contacts WHERE id = `+canonicalContact, id).Scan(&canonical)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("contact %d score: %w", id, err)
+	}
+	all, err := db.ContactScores(ctx, []int64{canonical})
+	if err != nil {
+		return nil, err
+	}
+	b := all[canonical]
+	if b == nil {
+		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
+	}
+	return b, nil
+}
+
+// ContactScores explains the scores of several contacts at once, as ContactScore does
+// one, in a handful of queries whatever their number: a rep's queue shows why each lead
+// scored. Contacts that do not exist (or were merged away) are missing from the result.
+func (db *DB) ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem.ScoreBreakdown, error) {
 	a, err := db.activeIn(ctx, db.read)
 	if err != nil {
 		return nil, err
@@ -24,67 +47,56 @@ func (db *DB) ContactScore(ctx context.Context, id int64) (*tandem.ScoreBreakdow
 	if a == nil {
 		return nil, tandem.Errorf(tandem.ENotFound, "no agreement is active, so contacts have no score yet")
 	}
-	var (
-		canonical int64
-		fit, eng  float64
-		grade     string
-		version   int
-	)
-	err = db.read.QueryRowContext(ctx, `SELECT id, score_fit, score_eng, grade, scored_version FROM contacts WHERE id = `+canonicalContact, id).
-		Scan(&canonical, &fit, &eng, &grade, &version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("contact %d score: %w", id, err)
-	}
 	now := db.Now()
-	replayed, err := a.scoreContacts(ctx, db.read, db.dialect, []int64{canonical}, now, nil)
+	replayed, err := a.scoreContacts(ctx, db.read, db.dialect, ids, now, nil)
 	if err != nil {
 		return nil, err
 	}
-	if len(replayed) == 0 {
-		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
+	stored, err := a.loadScores(ctx, db.read, db.dialect, ids)
+	if err != nil {
+		return nil, err
 	}
-	cs := replayed[0]
-	if len(a.capped) > 0 {
-		stored, err := a.loadScores(ctx, db.read, db.dialect, []int64{canonical})
-		if err != nil {
-			return nil, err
+	people, accounts, err := loadPeople(ctx, db.read, db.dialect, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*tandem.ScoreBreakdown, len(replayed))
+	for _, cs := range replayed {
+		st, p := stored[cs.id], people[cs.id]
+		if st == nil || p == nil {
+			continue
 		}
 		for _, rule := range a.capped {
 			delete(cs.lines, rule)
-			if st := stored[canonical]; st != nil && st.lines[rule] != nil {
+			if st.lines[rule] != nil {
 				*cs.line(rule) = *st.lines[rule]
 			}
 		}
-	}
-	current := a.model.Current(eng, now)
-	b := &tandem.ScoreBreakdown{
-		ContactID: canonical,
-		Score:     tandem.Score{Fit: round2(fit), Engagement: round2(current), Total: round2(fit + current)},
-		Grade:     grade,
-		Version:   version,
-		Lines:     []tandem.ScoreLine{},
-	}
-	for _, r := range a.agreement.Scoring.Engagement {
-		l := cs.lines[r.Name]
-		if l == nil || l.Hits == 0 {
-			continue
+		current := a.model.Current(p.stored.eng, now)
+		b := &tandem.ScoreBreakdown{
+			ContactID: cs.id,
+			Score:     tandem.Score{Fit: round2(p.stored.fit), Engagement: round2(current), Total: round2(p.stored.fit + current)},
+			Grade:     p.stored.grade,
+			Version:   st.version,
+			Lines:     []tandem.ScoreLine{},
 		}
-		last := fromMicros(l.Last)
-		b.Lines = append(b.Lines, tandem.ScoreLine{Rule: r.Name, Kind: "engagement", Points: round2(a.model.Current(l.Points, now)), Hits: l.Hits, LastAt: &last})
+		for _, r := range a.agreement.Scoring.Engagement {
+			l := cs.lines[r.Name]
+			if l == nil || l.Hits == 0 {
+				continue
+			}
+			last := fromMicros(l.Last)
+			b.Lines = append(b.Lines, tandem.ScoreLine{Rule: r.Name, Kind: "engagement", Points: round2(a.model.Current(l.Points, now)), Hits: l.Hits, LastAt: &last})
+		}
+		// The fit rules are evaluated on the profile as it is now, as they were when it
+		// last changed.
+		prof := profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID])
+		for _, h := range a.model.FitHits(prof) {
+			b.Lines = append(b.Lines, tandem.ScoreLine{Rule: h.Rule, Kind: "fit", Points: h.Points, Hits: 1})
+		}
+		out[cs.id] = b
 	}
-	// The fit rules are evaluated on the profile as it is now, as they were when it last
-	// changed.
-	prof, err := contactProfile(ctx, db.read, db.dialect, canonical)
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range a.model.FitHits(prof) {
-		b.Lines = append(b.Lines, tandem.ScoreLine{Rule: h.Rule, Kind: "fit", Points: h.Points, Hits: 1})
-	}
-	return b, nil
+	return out, nil
 }
 
 // contactProfile reads what fit and stage rules see of a contact.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"tandem"
 	"tandem/agreement"
@@ -20,8 +21,12 @@ type lead struct {
 	Overdue bool
 }
 
+// leadsPerPage is how many leads a page of the queue shows.
+const leadsPerPage = 25
+
 type leadsData struct {
 	Rep     string
+	More    string // the next page, empty on the last
 	Leads   []lead
 	Reasons []string
 	Kinds   []string
@@ -38,23 +43,53 @@ func (a *App) leads(w http.ResponseWriter, r *http.Request) {
 		rep = q
 	}
 	ctx := r.Context()
-	list, err := a.store.Assignments(ctx, tandem.AssignmentFilter{Rep: rep, Open: true}, tandem.Page{Limit: 200})
+	// A page holds the most pressing leads; each brings its score's explanation, which
+	// replays the lead's events, so pages stay short.
+	p := tandem.Page{Limit: leadsPerPage}
+	q := r.URL.Query()
+	if v, err := strconv.ParseInt(q.Get("after"), 10, 64); err == nil && v > 0 {
+		p.After = v
+		if due, err := strconv.ParseInt(q.Get("due"), 10, 64); err == nil {
+			p.AfterTime = time.UnixMicro(due)
+		}
+	}
+	list, err := a.store.Assignments(ctx, tandem.AssignmentFilter{Rep: rep, Open: true}, p)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	d := leadsData{Rep: rep, Kinds: tandem.TouchKinds}
+	if len(list) == leadsPerPage {
+		last := list[len(list)-1]
+		v := url.Values{"after": {strconv.FormatInt(last.ID, 10)}}
+		if last.Due != nil {
+			v.Set("due", strconv.FormatInt(last.Due.UnixMicro(), 10))
+		}
+		if rep != s.user.Email {
+			v.Set("rep", rep)
+		}
+		d.More = "/leads?" + v.Encode()
+	}
 	if terms, err := a.activeTerms(ctx); err == nil && terms != nil {
 		d.Reasons = terms.Recycle.Reasons
 	}
 	now := a.now()
+	ids := make([]int64, len(list))
+	for i, as := range list {
+		ids[i] = as.ContactID
+	}
+	why, err := a.store.ContactScores(ctx, ids)
+	if err != nil && tandem.ErrorCode(err) != tandem.ENotFound {
+		a.fail(w, r, err)
+		return
+	}
 	for _, as := range list {
 		l := lead{Assignment: as, Overdue: as.Due != nil && as.Due.Before(now)}
 		if l.Contact, err = a.store.Contact(ctx, as.ContactID); err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		if b, err := a.store.ContactScore(ctx, as.ContactID); err == nil {
+		if b := why[as.ContactID]; b != nil {
 			l.Why = b.Lines
 		}
 		if evs, err := a.store.ContactEvents(ctx, as.ContactID, tandem.Page{Limit: 3}); err == nil {

@@ -67,16 +67,21 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 	if err != nil {
 		return nil, nil, err
 	}
-	funnel := chart.Data{Title: "The funnel now", Unit: "contacts", Desc: "Contacts in each funnel stage, with the conversion from one stage to the next."}
-	stages := chart.Series{Name: "Contacts"}
+	funnel := chart.Data{Title: "The funnel: contacts that reached each stage", Unit: "contacts",
+		Desc: "Contacts at each funnel stage or past it, with the conversion from one stage to the next."}
+	stages := chart.Series{Name: "Reached"}
 	for _, c := range counts {
 		if terms != nil {
-			if st := terms.Stage(c.Stage); st != nil && st.Detour {
+			if st := terms.Stage(c.Stage); st == nil || st.Detour {
 				continue
 			}
 		}
 		funnel.Labels = append(funnel.Labels, c.Stage)
 		stages.Values = append(stages.Values, float64(c.Contacts))
+	}
+	// A contact past a stage reached it too: counts run from the bottom of the funnel up.
+	for i := len(stages.Values) - 2; i >= 0; i-- {
+		stages.Values[i] += stages.Values[i+1]
 	}
 	funnel.Series = []chart.Series{stages}
 	add("funnel", funnel, chart.Funnel, chart.Options{})

@@ -34,6 +34,7 @@ type Store interface {
 	AgreementDiff(ctx context.Context, from, to int) (string, error)
 	SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error)
 	StageCounts(ctx context.Context) ([]store.StageCount, error)
+	ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem.ScoreBreakdown, error)
 	CountUsers(ctx context.Context) (int, error)
 	SetPassword(ctx context.Context, userID int64, pw string) error
 	Login(ctx context.Context, email, pw string) (*tandem.User, string, string, error)
