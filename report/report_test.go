@@ -749,3 +749,39 @@ func TestSpeedToLeadAndRejectionsByWeek(t *testing.T) {
 		t.Errorf("rejections by week = %v, %v, %v; want no_budget in the week of 6 April and poor_fit in the next", weeks[0].Counts, weeks[1].Counts, weeks[2].Counts)
 	}
 }
+
+// TestRequests files four requests on Monday 6 April 2026 at 10:00 in New York: a deck
+// due in 24 business hours (Thursday 10:00) delivered Wednesday 12:00 (18 business
+// hours); posts due in 8 (Tuesday 10:00) delivered Tuesday 11:00, late; an event still
+// open and overdue on Friday; a declined one.
+func TestRequests(t *testing.T) {
+	ny := mustLocation(t, newYork)
+	at := func(d, h int) time.Time { return time.Date(2026, 4, d, h, 0, 0, 0, ny) }
+	rows := []report.RequestRow{
+		{ID: 1, Type: "collateral", Requester: "sam@acme.test", Assignee: "mia@acme.test", CreatedAt: at(6, 10), DueAt: at(9, 10), DeliveredAt: at(8, 12)},
+		{ID: 2, Type: "social", Requester: "sam@acme.test", Assignee: "mia@acme.test", CreatedAt: at(6, 10), DueAt: at(7, 10), DeliveredAt: at(7, 11)},
+		{ID: 3, Type: "event", Requester: "kim@acme.test", Assignee: "max@acme.test", Open: true, CreatedAt: at(6, 10), DueAt: at(8, 10)},
+		{ID: 4, Type: "leads", Title: "Logistics", Requester: "kim@acme.test", Declined: true, CreatedAt: at(6, 10), DueAt: at(13, 10), Accounts: 3, MQLs: 2},
+	}
+	r := report.Requests(report.RequestsInput{Now: at(10, 12), Calendar: mustOffice(t), Requests: rows, LeadsType: "leads"})
+	// Decided: the two delivered and the overdue event; on time: the deck.
+	if r.Filed != 4 || r.Delivered != 2 || r.OnTime != 1 || r.OnTimeShare == nil || *r.OnTimeShare != 1.0/3 {
+		t.Errorf("all: %+v, want 4 filed, 2 delivered, 1 on time of 3 decided", r.Turnaround)
+	}
+	// Turnarounds of 18 and 9 business hours: the median of two is their mean.
+	if r.MedianTurnaround == nil || time.Duration(*r.MedianTurnaround) != 13*time.Hour+30*time.Minute {
+		t.Errorf("median turnaround = %v, want 13h30m", r.MedianTurnaround)
+	}
+	if len(r.ByAssignee) != 3 || r.ByAssignee[0].Key != "(not triaged)" || r.ByAssignee[2].Key != "mia@acme.test" || r.ByAssignee[2].OnTime != 1 {
+		t.Errorf("by assignee = %+v", r.ByAssignee)
+	}
+	if len(r.PerRep) != 2 || r.PerRep[0] != (report.Count{Key: "kim@acme.test", Count: 2}) {
+		t.Errorf("per rep = %+v", r.PerRep)
+	}
+	if r.OpenByAge[2].Count != 1 { // the event, four days old
+		t.Errorf("open by age = %+v, want one open 3–7 days", r.OpenByAge)
+	}
+	if len(r.Leads) != 1 || r.Leads[0].MQLs != 2 || r.Leads[0].Accounts != 3 {
+		t.Errorf("leads = %+v", r.Leads)
+	}
+}

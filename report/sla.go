@@ -68,6 +68,9 @@ type SLAReport struct {
 	AsOf      time.Time `json:"as_of"`
 	Sales     Sales     `json:"sales"`
 	Marketing Marketing `json:"marketing"`
+	// Requests is marketing's turnaround on sales' requests, filled in by the caller
+	// with Requests.
+	Requests *RequestsReport `json:"requests,omitempty"`
 }
 
 // Sales is how the reps kept sales' promise, all together and each.

@@ -93,6 +93,9 @@ func TestConformance(t *testing.T) {
 		{"MergeKeepsTheOwner", testMergeKeepsTheOwner},
 		{"RescoreKeepsTheRecycle", testRescoreKeepsTheRecycle},
 		{"PasswordsAndSessions", testPasswordsAndSessions},
+		{"RequestDueInBusinessTime", testRequestDueInBusinessTime},
+		{"RequestWorkflow", testRequestWorkflow},
+		{"LeadsRequestCountsMQLs", testLeadsRequestCountsMQLs},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -38,19 +38,22 @@ type notice struct {
 	contact    int64
 	title      string
 	text       string
-	// rep and manager are who email channels addressed to "rep" and "manager" reach.
+	// rep and manager are who email channels addressed to "rep" and "manager" reach;
+	// watchers who "watchers" reaches.
 	rep, manager string
+	watchers     []string
 	data         map[string]any
 }
 
 // storedNotice is a notice as the notifications table keeps it.
 type storedNotice struct {
-	Title   string         `json:"title"`
-	Text    string         `json:"text"`
-	Rep     string         `json:"rep,omitempty"`
-	Manager string         `json:"manager,omitempty"`
-	Contact int64          `json:"contact,omitempty"`
-	Data    map[string]any `json:"data"`
+	Title    string         `json:"title"`
+	Text     string         `json:"text"`
+	Rep      string         `json:"rep,omitempty"`
+	Manager  string         `json:"manager,omitempty"`
+	Watchers []string       `json:"watchers,omitempty"`
+	Contact  int64          `json:"contact,omitempty"`
+	Data     map[string]any `json:"data"`
 }
 
 // leadNotice is a notice of type typ about lead l and its assignment.
@@ -97,7 +100,7 @@ func orDash(s string) string {
 
 // notify stores n and enqueues its delivery over every active channel that takes its type.
 func (db *DB) notify(ctx context.Context, tx *sql.Tx, n *notice, now time.Time) error {
-	raw, err := json.Marshal(storedNotice{Title: n.title, Text: n.text, Rep: n.rep, Manager: n.manager, Contact: n.contact, Data: n.data})
+	raw, err := json.Marshal(storedNotice{Title: n.title, Text: n.text, Rep: n.rep, Manager: n.manager, Watchers: n.watchers, Contact: n.contact, Data: n.data})
 	if err != nil {
 		return err
 	}
@@ -168,7 +171,7 @@ func (db *DB) deliver(ctx context.Context, j *job) error {
 	case "slack":
 		res = notify.PostSlack(sendCtx, client, c.URL, ev)
 	case "email":
-		to := recipients(c.To, sn.Rep, sn.Manager)
+		to := recipients(c.To, sn.Rep, sn.Manager, sn.Watchers)
 		switch {
 		case len(to) == 0:
 			res = notify.Result{Err: errors.New("no recipient: the lead has no rep or manager with an address")}
@@ -210,18 +213,26 @@ func (db *DB) deliver(ctx context.Context, j *job) error {
 }
 
 // recipients resolves an email channel's addresses: "rep" and "manager" stand for the
-// lead's.
-func recipients(to []string, rep, manager string) []string {
+// lead's (for a request, "rep" is the requester), "watchers" for a request's watchers.
+func recipients(to []string, rep, manager string, watchers []string) []string {
 	var out []string
+	add := func(t string) {
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
 	for _, t := range to {
 		switch t {
 		case "rep":
-			t = rep
+			add(rep)
 		case "manager":
-			t = manager
-		}
-		if t != "" && !slices.Contains(out, t) {
-			out = append(out, t)
+			add(manager)
+		case "watchers":
+			for _, w := range watchers {
+				add(w)
+			}
+		default:
+			add(t)
 		}
 	}
 	return out
@@ -285,7 +296,8 @@ func channelIn(ctx context.Context, q querier, id int64) (*tandem.Channel, error
 }
 
 // NotificationTypes are the events a channel may take.
-var NotificationTypes = []string{"lead.assigned", "lead.unassigned", "sla.warning", "sla.breached", "lead.rejected", "lead.recycled"}
+var NotificationTypes = []string{"lead.assigned", "lead.unassigned", "sla.warning", "sla.breached", "lead.rejected", "lead.recycled",
+	"request.created", "request.updated", "request.commented"}
 
 // CreateChannel stores a notification channel. A webhook channel gets a new signing
 // secret, returned with it.
@@ -316,10 +328,10 @@ func (db *DB) CreateChannel(ctx context.Context, in *tandem.Channel) (*tandem.Ch
 			bad("/url", "an email channel has recipients (to), not a URL")
 		}
 		if len(c.To) == 0 {
-			bad("/to", "want at least one recipient: an address, \"rep\" or \"manager\"")
+			bad("/to", "want at least one recipient: an address, \"rep\", \"manager\" or \"watchers\"")
 		}
 		for i, t := range c.To {
-			if t == "rep" || t == "manager" {
+			if t == "rep" || t == "manager" || t == "watchers" {
 				continue
 			}
 			if e, ok := identity.Email(t); ok {

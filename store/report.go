@@ -101,6 +101,56 @@ func (db *DB) SLAReport(ctx context.Context, when, per string) (*report.SLARepor
 		return nil, fmt.Errorf("sla report: %w", err)
 	}
 	r := report.SLA(in)
+	rq, err := db.requestsReport(ctx, period, now, cal, a.Handoff())
+	if err != nil {
+		return nil, err
+	}
+	r.Requests = rq
+	return &r, nil
+}
+
+// requestsReport sums up the requests filed in period: turnaround against the
+// agreement per type and per assignee, open requests by age, requests per rep, and for
+// requests of leads at target accounts the MQLs those accounts produced since.
+func (db *DB) requestsReport(ctx context.Context, period report.Period, now time.Time, cal *sla.Calendar, handoff string) (*report.RequestsReport, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE created_at >= $1 AND created_at < $2 ORDER BY id`,
+		micros(period.From), micros(period.To))
+	if err != nil {
+		return nil, fmt.Errorf("requests report: %w", err)
+	}
+	var list []*tandem.Request
+	for rows.Next() {
+		q, err := scanRequest(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("requests report: %w", err)
+		}
+		list = append(list, q)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("requests report: %w", err)
+	}
+	in := report.RequestsInput{Now: now, Calendar: cal, LeadsType: tandem.LeadsRequestType}
+	for _, q := range list {
+		row := report.RequestRow{ID: q.ID, Type: q.Type, Title: q.Title, Requester: q.Requester, Assignee: q.Assignee,
+			Open: q.Status.Open(), Declined: q.Status == tandem.RequestDeclined, CreatedAt: q.CreatedAt, Accounts: len(q.Accounts)}
+		if q.DueAt != nil {
+			row.DueAt = *q.DueAt
+		}
+		if q.DeliveredAt != nil {
+			row.DeliveredAt = *q.DeliveredAt
+		}
+		if q.Type == tandem.LeadsRequestType && len(q.Accounts) > 0 && handoff != "" {
+			cond, arg := db.dialect.inIDs("c.account_id", 3, q.Accounts)
+			if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM stage_changes sc JOIN contacts c ON c.id = sc.contact_id
+				WHERE sc.to_stage = $1 AND sc.at >= $2 AND `+cond, handoff, micros(q.CreatedAt), arg).Scan(&row.MQLs); err != nil {
+				return nil, fmt.Errorf("requests report: %w", err)
+			}
+		}
+		in.Requests = append(in.Requests, row)
+	}
+	r := report.Requests(in)
 	return &r, nil
 }
 
