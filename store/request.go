@@ -141,7 +141,9 @@ func (db *DB) CreateRequest(ctx context.Context, in *tandem.Request, by tandem.P
 	if by.Role != tandem.RoleSales && by.Role != tandem.RoleAdmin {
 		return nil, tandem.Errorf(tandem.EForbidden, "sales files requests of marketing; %s may not", by.Role)
 	}
-	if r.Requester == "" || by.Role != tandem.RoleAdmin {
+	// A person files as themselves; an admin, or an API token that speaks for nobody in
+	// particular (an integration), names the requester.
+	if by.Email != "" && (r.Requester == "" || by.Role != tandem.RoleAdmin) {
 		r.Requester = by.Email
 	}
 	var errs []tandem.FieldError
@@ -488,8 +490,12 @@ func (db *DB) DeliverRequest(ctx context.Context, id int64, links []string, by t
 
 // requesterOnly refuses anyone but the request's requester: marketing cannot confirm a
 // delivery on sales' behalf.
+//
+// A sales API token that speaks for nobody in particular (the CRM, say) acts for the
+// requester.
 func requesterOnly(r *tandem.Request, by tandem.Person, action string) error {
-	if by.Email == "" || by.Email != r.Requester {
+	salesToken := by.Email == "" && by.Role == tandem.RoleSales
+	if !salesToken && (by.Email == "" || by.Email != r.Requester) {
 		return tandem.Errorf(tandem.EForbidden, "only the requester, %s, may %s request %d", r.Requester, action, r.ID)
 	}
 	if r.Status != tandem.RequestDelivered {
