@@ -96,6 +96,7 @@ func TestConformance(t *testing.T) {
 		{"RequestDueInBusinessTime", testRequestDueInBusinessTime},
 		{"RequestWorkflow", testRequestWorkflow},
 		{"LeadsRequestCountsMQLs", testLeadsRequestCountsMQLs},
+		{"StageFlows", testStageFlows},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

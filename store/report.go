@@ -31,13 +31,9 @@ func (db *DB) SLAReport(ctx context.Context, when, per string) (*report.SLARepor
 		return nil, fmt.Errorf("agreement v%d business hours: %w", act.version, err)
 	}
 	now := db.Now()
-	at := now
-	if when != "" {
-		if d, err := time.ParseInLocation(time.DateOnly, when, a.Timezone); err == nil {
-			at = d
-		} else if at, err = time.Parse(time.RFC3339, when); err != nil {
-			return nil, tandem.Errorf(tandem.EInvalid, "at: want a date (2006-01-02) or an RFC 3339 time, got %q", when)
-		}
+	at, err := reportDay(when, now, a.Timezone)
+	if err != nil {
+		return nil, err
 	}
 	if per == "" {
 		per = a.SLA.Marketing.MQLTarget.Per

@@ -216,3 +216,38 @@ func testLeadsRequestCountsMQLs(t *testing.T, db *store.DB) {
 		t.Errorf("requests report = %+v, want sam's one request", r.Requests)
 	}
 }
+
+// testStageFlows qualifies three leads at once, accepts one an hour later, and follows
+// the quarter's entries down the funnel.
+func testStageFlows(t *testing.T, db *store.DB) {
+	mustActivate(t, db, handoffTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test")
+	src := mustCreateSource(t, db)
+	ctx := context.Background()
+	var leads []*tandem.Contact
+	for i := range 3 {
+		leads = append(leads, qualify(t, db, src, fmt.Sprintf("flow%d", i), "US"))
+	}
+	db.Now = func() time.Time { return now.Add(time.Hour) }
+	if _, err := db.Accept(ctx, openAssignment(t, db, leads[0].ID).ID, rep); err != nil {
+		t.Fatal(err)
+	}
+	_, flows, err := db.StageFlows(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range flows {
+		s := fmt.Sprintf("%s>%s %d/%d", f.Stage, f.Next, f.Reached, f.Entered)
+		if f.MedianTime != nil {
+			s += " " + time.Duration(*f.MedianTime).String()
+		}
+		got = append(got, s)
+	}
+	if want := "lead>mql 3/3 0s, mql>sal 1/3 1h0m0s, sal>sql 0/1"; strings.Join(got, ", ") != want {
+		t.Errorf("flows = %s, want %s", strings.Join(got, ", "), want)
+	}
+	if _, _, err := db.StageFlows(ctx, "", "year"); tandem.ErrorCode(err) != tandem.EInvalid {
+		t.Errorf("per year: %v, want invalid", err)
+	}
+}
