@@ -25,6 +25,9 @@ type Store interface {
 	tandem.AgreementService
 	tandem.ScoreService
 	tandem.HandoffService
+	tandem.RequestService
+	// RequestTypes returns the active agreement's request types with their turnaround.
+	RequestTypes(ctx context.Context) (map[string]time.Duration, error)
 	// SLAReport returns both teams' SLA figures for the period (month or quarter) that
 	// holds on the day when names (a date or an RFC 3339 time; empty for now).
 	SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error)
@@ -124,6 +127,17 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/channels", token(s.listChannels, tandem.RoleAdmin)},
 		{"DELETE /api/v1/channels/{id}", token(s.deleteChannel, tandem.RoleAdmin)},
 		{"GET /api/v1/channels/{id}/deliveries", token(s.deliveries, tandem.RoleAdmin)},
+		{"POST /api/v1/requests", token(s.createRequest, tandem.RoleSales)},
+		{"GET /api/v1/requests", token(s.listRequests)},
+		{"GET /api/v1/requests/types", token(s.requestTypes)},
+		{"GET /api/v1/requests/{id}", token(s.request)},
+		{"POST /api/v1/requests/{id}/triage", token(s.triageRequest, tandem.RoleMarketing)},
+		{"POST /api/v1/requests/{id}/start", token(s.startRequest, tandem.RoleMarketing)},
+		{"POST /api/v1/requests/{id}/deliver", token(s.deliverRequest, tandem.RoleMarketing)},
+		{"POST /api/v1/requests/{id}/confirm", token(s.confirmRequest, tandem.RoleSales)},
+		{"POST /api/v1/requests/{id}/reopen", token(s.reopenRequest, tandem.RoleSales)},
+		{"POST /api/v1/requests/{id}/comments", token(s.commentRequest)},
+		{"POST /api/v1/requests/{id}/watchers", token(s.watchRequest)},
 		{"GET /api/v1/reports/sla", token(s.slaReport)},
 		{"/api/", open(s.noEndpoint)},
 		{"/", open(s.app)},
