@@ -330,6 +330,102 @@ func TestBrowserEscapesLeadData(t *testing.T) {
 	}
 }
 
+// TestBrowserRequests follows a request of sales to marketing through the web app: a rep
+// files one, a marketer triages, starts and delivers it from the board, the rep confirms
+// it, and the reports count it delivered on time. Each sees only their own actions.
+func TestBrowserRequests(t *testing.T) {
+	b := startBrowser(t)
+	srv := startWebServer(t, alice, mia)
+	mustActivateYAML(t, srv, handoffTerms(alice.email))
+
+	rep := b.newTab(t, srv)
+	rep.open("/requests/new")
+	if status := rep.signIn(alice); status != http.StatusOK || rep.path() != "/requests/new" {
+		t.Fatalf("signing in: status %d at %s, want 200 back at /requests/new", status, rep.location())
+	}
+	rep.do(
+		chromedp.SetValue(chromedp.CSS("#type"), "collateral"),
+		chromedp.SendKeys(chromedp.CSS("#title"), "Deck for Lumen"),
+		chromedp.SendKeys(chromedp.CSS("#description"), "A deck for Lumen's buying committee."),
+		chromedp.SendKeys(chromedp.CSS("#links"), "https://drive.example.com/lumen-brief"),
+	)
+	if status := rep.load(chromedp.Click(chromedp.CSS(`form[action="/requests"] button[type=submit]`))); status != http.StatusOK ||
+		!strings.HasPrefix(rep.path(), "/requests/") {
+		t.Fatalf("filing: status %d at %s, want 200 at the request's page", status, rep.location())
+	}
+	page := rep.path()
+	id := strings.TrimPrefix(page, "/requests/")
+	if got := rep.text("#status"); got != "new" {
+		t.Errorf("the filed request reads %q, want new", got)
+	}
+	if n := rep.count(`form[action$="/triage"], form[action$="/decline"]`); n != 0 {
+		t.Errorf("alice sees %d triage forms on her request, want none", n)
+	}
+
+	mkt := b.newTab(t, srv)
+	mkt.open("/requests")
+	if status := mkt.signIn(mia); status != http.StatusOK || mkt.path() != "/requests" {
+		t.Fatalf("signing in: status %d at %s, want 200 back at /requests", status, mkt.location())
+	}
+	if got := mkt.text("#col-new #request-" + id + " h3"); got != "Deck for Lumen" {
+		t.Errorf("the board's new column shows %q, want Deck for Lumen", got)
+	}
+	mkt.screenshot("requests-board")
+	if status := mkt.load(chromedp.Click(chromedp.CSS("#request-" + id + " h3 a"))); status != http.StatusOK || mkt.path() != page {
+		t.Fatalf("opening the card: status %d at %s, want %s", status, mkt.location(), page)
+	}
+	mkt.screenshot("request-triage")
+	committed := time.Now().AddDate(0, 0, 3).Format(time.DateOnly)
+	mkt.do(
+		chromedp.SetValue(chromedp.CSS("#committed-date"), committed),
+		chromedp.SetValue(chromedp.CSS("#assignee-select"), mia.email),
+		chromedp.Click(chromedp.CSS(`form[action$="/triage"] button[type=submit]`)),
+	)
+	mkt.waitText("main .flash", "Accepted")
+	if got := mkt.text("#status"); got != "triaged" {
+		t.Errorf("after triage the request reads %q, want triaged", got)
+	}
+	if got := mkt.text("#assignee"); !strings.Contains(got, mia.email) {
+		t.Errorf("after triage the assignee reads %q, want mia", got)
+	}
+	mkt.do(chromedp.Click(chromedp.CSS(`form[action$="/start"] button[type=submit]`)))
+	mkt.waitText("main .flash", "Started")
+	mkt.do(
+		chromedp.SendKeys(chromedp.CSS("#deliver-links"), "https://drive.example.com/lumen-deck"),
+		chromedp.Click(chromedp.CSS(`form[action$="/deliver"] button[type=submit]`)),
+	)
+	mkt.waitText("main .flash", "Delivered")
+	if got := mkt.text("#status"); got != "delivered" {
+		t.Errorf("after delivery the request reads %q, want delivered", got)
+	}
+	if n := mkt.count(`form[action$="/confirm"]`); n != 0 {
+		t.Errorf("mia sees %d Confirm buttons on alice's request, want none", n)
+	}
+	if got := mkt.attr(`ul.links a[href="https://drive.example.com/lumen-deck"]`, "rel"); got != "noopener noreferrer" {
+		t.Errorf("the delivered link has rel %q, want noopener noreferrer", got)
+	}
+	mkt.screenshot("request")
+
+	rep.open(page)
+	rep.do(chromedp.Click(chromedp.CSS(`form[action$="/confirm"] button[type=submit]`)))
+	rep.waitText("main .flash", "Confirmed")
+	if got := rep.text("#status"); got != "confirmed" {
+		t.Errorf("after confirming the request reads %q, want confirmed", got)
+	}
+	if got := rep.texts("ol.history strong"); !slices.Equal(got, []string{"new", "triaged", "in progress", "delivered", "confirmed"}) {
+		t.Errorf("the history reads %q, want every step", got)
+	}
+	rep.open("/reports")
+	for _, tt := range []struct{ sel, want string }{
+		{"dd#requests-filed", "1"},
+		{"dd#requests-on-time", "100%"},
+	} {
+		if got := rep.text(tt.sel); got != tt.want {
+			t.Errorf("%s reads %q, want %q", tt.sel, got, tt.want)
+		}
+	}
+}
+
 // webUser is someone who signs in to the web app.
 type webUser struct {
 	email, name, team, password string

@@ -41,8 +41,11 @@ func handoffTerms(reps ...string) map[string]any {
 	t["teams"] = map[string]any{"sdr": team}
 	t["routing"] = []any{map[string]any{"name": "everyone", "assign": map[string]any{"round_robin": "sdr"}}}
 	t["sla"] = map[string]any{
-		"sales":     map[string]any{"accept_within": "4h", "on_breach": "reassign"},
-		"marketing": map[string]any{"mql_target": map[string]any{"per": "quarter", "count": 300}},
+		"sales": map[string]any{"accept_within": "4h", "on_breach": "reassign"},
+		"marketing": map[string]any{
+			"mql_target":         map[string]any{"per": "quarter", "count": 300},
+			"request_turnaround": map[string]any{"collateral": "24h", "social": "8h"},
+		},
 	}
 	return t
 }

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"tandem"
 )
 
 // funcs are the template functions.
@@ -64,4 +66,13 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"lines": func(s string) []string { return strings.Split(s, "\n") },
+	// day shows a date without a time, such as a committed or asked-for date.
+	"day": func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return t.UTC().Format("Mon 2 Jan 2006")
+	},
+	"hasPrefix":  strings.HasPrefix,
+	"statusText": func(s tandem.RequestStatus) string { return strings.ReplaceAll(string(s), "_", " ") },
 }

@@ -137,6 +137,34 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 	}
 	speed.Series = []chart.Series{waited}
 	add("speed-to-lead", speed, chart.Bars, chart.Options{})
+
+	// Marketing's side of sales' requests: the turnaround per type, and what still waits.
+	rq := rep.Requests
+	if rq == nil {
+		rq = &report.RequestsReport{}
+	}
+	onTime := chart.Data{Title: "Sales' requests delivered on time, per type", Unit: "%",
+		Desc: fmt.Sprintf("%d requests filed this period, %d delivered, %d on time against the agreement's turnaround.", rq.Filed, rq.Delivered, rq.OnTime)}
+	share := chart.Series{Name: "On time"}
+	for _, t := range rq.ByType {
+		onTime.Labels = append(onTime.Labels, t.Key)
+		v := math.NaN()
+		if t.OnTimeShare != nil {
+			v = math.Round(*t.OnTimeShare*1000) / 10
+		}
+		share.Values = append(share.Values, v)
+	}
+	onTime.Series = []chart.Series{share}
+	add("requests", onTime, chart.HBars, chart.Options{})
+	age := chart.Data{Title: "Open requests by age", Unit: "requests",
+		Desc: "Requests filed this period that marketing has not delivered or the requester not confirmed, by how long ago they were filed."}
+	open := chart.Series{Name: "Open"}
+	for _, c := range rq.OpenByAge {
+		age.Labels = append(age.Labels, c.Key)
+		open.Values = append(open.Values, float64(c.Count))
+	}
+	age.Series = []chart.Series{open}
+	add("requests-age", age, chart.Bars, chart.Options{})
 	return rep, figs, nil
 }
 

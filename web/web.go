@@ -30,6 +30,9 @@ type Store interface {
 	tandem.AgreementService
 	tandem.ScoreService
 	tandem.HandoffService
+	tandem.RequestService
+	// RequestTypes are the request types of the active agreement with their turnaround.
+	RequestTypes(ctx context.Context) (map[string]time.Duration, error)
 	ValidateAgreement(doc []byte) error
 	AgreementDiff(ctx context.Context, from, to int) (string, error)
 	SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error)
@@ -121,6 +124,11 @@ func (a *App) routes() {
 		{"POST /agreement", in(a.agreementPropose, tandem.RoleMarketing, tandem.RoleSales)},
 		{"GET /agreement/versions/{n}", in(a.agreementVersion)},
 		{"POST /agreement/versions/{n}/approve", in(a.agreementApprove, tandem.RoleMarketing, tandem.RoleSales)},
+		{"GET /requests", in(a.requests)},
+		{"GET /requests/new", in(a.requestNew, tandem.RoleSales)},
+		{"POST /requests", in(a.requestCreate, tandem.RoleSales)},
+		{"GET /requests/{id}", in(a.request)},
+		{"POST /requests/{id}/{action}", in(a.requestAction)},
 		{"GET /reports", in(a.reports)},
 		{"GET /reports/csv/{chart}", in(a.reportCSV)},
 	} {
