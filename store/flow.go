@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -47,24 +48,28 @@ func (db *DB) StageFlows(ctx context.Context, when, per string) (report.Period, 
 			stage, micros(period.From), micros(period.To)).Scan(&entered); err != nil {
 			return period, nil, fmt.Errorf("stage flow: %w", err)
 		}
-		// Each entry into the stage in the period, with the first entry into the next
-		// stage after it.
-		rows, err := db.read.QueryContext(ctx, `SELECT s.at, (SELECT min(t.at) FROM stage_changes t
-				WHERE t.contact_id = s.contact_id AND t.to_stage = $2 AND t.at >= s.at)
-			FROM stage_changes s WHERE s.to_stage = $1 AND s.at >= $3 AND s.at < $4
-				AND EXISTS (SELECT 1 FROM stage_changes t WHERE t.contact_id = s.contact_id AND t.to_stage = $2 AND t.at >= s.at)`,
-			stage, next, micros(period.From), micros(period.To))
+		// Each entry into the next stage since the period began, with the latest entry
+		// into this stage before it. Read from the next stage's side, which has far fewer
+		// entries than the top of the funnel, looking each contact up by its own index.
+		rows, err := db.read.QueryContext(ctx, `SELECT t.at, (SELECT max(s.at) FROM stage_changes s
+				WHERE s.contact_id = t.contact_id AND s.to_stage = $1 AND s.at <= t.at)
+			FROM stage_changes t WHERE t.to_stage = $2 AND t.at >= $3`, stage, next, micros(period.From))
 		if err != nil {
 			return period, nil, fmt.Errorf("stage flow: %w", err)
 		}
 		var waits []time.Duration
 		for rows.Next() {
-			var from, to int64
-			if err := rows.Scan(&from, &to); err != nil {
+			var (
+				to   int64
+				from sql.NullInt64
+			)
+			if err := rows.Scan(&to, &from); err != nil {
 				rows.Close()
 				return period, nil, fmt.Errorf("stage flow: %w", err)
 			}
-			waits = append(waits, time.Duration(to-from)*time.Microsecond)
+			if from.Valid && from.Int64 >= micros(period.From) && from.Int64 < micros(period.To) {
+				waits = append(waits, time.Duration(to-from.Int64)*time.Microsecond)
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"time"
 
 	"tandem"
 	"tandem/chart"
@@ -85,6 +86,31 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 	}
 	funnel.Series = []chart.Series{stages}
 	add("funnel", funnel, chart.Funnel, chart.Options{})
+
+	_, flows, err := a.store.StageFlows(ctx, when, per)
+	if err != nil {
+		return nil, nil, err
+	}
+	conv := chart.Data{Title: "Stage to stage over the period: conversion", Unit: "%",
+		Desc: "Of the contacts that entered each stage this period, the share that reached the next stage by now."}
+	took := chart.Data{Title: "Stage to stage over the period: median time to the next stage", Unit: "hours",
+		Desc: "For the contacts that moved on, the median wall-clock time from entering a stage to entering the next."}
+	reached, hours := chart.Series{Name: "Reached the next stage"}, chart.Series{Name: "Median time"}
+	for _, f := range flows {
+		label := f.Stage + " → " + f.Next
+		conv.Labels, took.Labels = append(conv.Labels, label), append(took.Labels, label)
+		v, h := math.NaN(), math.NaN()
+		if f.Conversion != nil {
+			v = math.Round(*f.Conversion*1000) / 10
+		}
+		if f.MedianTime != nil {
+			h = math.Round(time.Duration(*f.MedianTime).Hours()*10) / 10
+		}
+		reached.Values, hours.Values = append(reached.Values, v), append(hours.Values, h)
+	}
+	conv.Series, took.Series = []chart.Series{reached}, []chart.Series{hours}
+	add("conversion", conv, chart.HBars, chart.Options{})
+	add("time-in-stage", took, chart.HBars, chart.Options{})
 
 	sla := chart.Data{Title: "Leads answered within the SLA, per rep", Unit: "%",
 		Desc: "The share of each rep's leads accepted or rejected before the accept clock ran out."}

@@ -37,6 +37,7 @@ type Store interface {
 	AgreementDiff(ctx context.Context, from, to int) (string, error)
 	SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error)
 	StageCounts(ctx context.Context) ([]store.StageCount, error)
+	StageFlows(ctx context.Context, when, per string) (report.Period, []report.StageFlow, error)
 	ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem.ScoreBreakdown, error)
 	CountUsers(ctx context.Context) (int, error)
 	SetPassword(ctx context.Context, userID int64, pw string) error
