@@ -87,8 +87,12 @@ type Comment struct {
 // RequestFilter narrows a listing of requests.
 type RequestFilter struct {
 	Type, Requester, Assignee string
-	Status                    RequestStatus
-	Open, Overdue             bool
+	// Requesters, when not empty, keeps the requests of these requesters (a team's).
+	Requesters    []string
+	Status        RequestStatus
+	Open, Overdue bool
+	// Newest lists the latest filed first.
+	Newest bool
 }
 
 // Triage is marketing's decision on a new request: accept it with a committed date and

@@ -97,6 +97,7 @@ func TestConformance(t *testing.T) {
 		{"RequestWorkflow", testRequestWorkflow},
 		{"LeadsRequestCountsMQLs", testLeadsRequestCountsMQLs},
 		{"StageFlows", testStageFlows},
+		{"RequestListing", testRequestListing},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

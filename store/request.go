@@ -337,15 +337,28 @@ func (db *DB) Requests(ctx context.Context, f tandem.RequestFilter, p tandem.Pag
 	if f.Overdue {
 		arg("(delivered_at IS NULL AND due_at < $%[1]d OR delivered_at > due_at)", micros(now))
 	}
+	if len(f.Requesters) > 0 {
+		cond, v := db.dialect.in("requester", len(args)+1, f.Requesters)
+		args = append(args, v)
+		where = append(where, cond)
+	}
+	order := "id"
 	if p.After > 0 {
-		arg("id > $%d", p.After)
+		if f.Newest {
+			arg("id < $%d", p.After)
+		} else {
+			arg("id > $%d", p.After)
+		}
+	}
+	if f.Newest {
+		order = "id DESC"
 	}
 	q := `SELECT ` + requestColumns + ` FROM requests`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	args = append(args, limit(p))
-	q += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args))
+	q += fmt.Sprintf(` ORDER BY %s LIMIT $%d`, order, len(args))
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("requests: %w", err)

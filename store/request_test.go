@@ -251,3 +251,43 @@ func testStageFlows(t *testing.T, db *store.DB) {
 		t.Errorf("per year: %v, want invalid", err)
 	}
 }
+
+func testRequestListing(t *testing.T, db *store.DB) {
+	mustActivate(t, db, handoffTerms)
+	requestPeople(t, db)
+	ctx := context.Background()
+	var ids []int64
+	for i, by := range []tandem.Person{sam, kim, sam} {
+		r, err := db.CreateRequest(ctx, &tandem.Request{Type: "social", Title: fmt.Sprintf("Posts %d", i)}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	list := func(f tandem.RequestFilter, p tandem.Page) []int64 {
+		t.Helper()
+		rs, err := db.Requests(ctx, f, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	if got := list(tandem.RequestFilter{Requesters: []string{kim.Email}}, tandem.Page{}); len(got) != 1 || got[0] != ids[1] {
+		t.Errorf("kim's team's requests = %v, want [%d]", got, ids[1])
+	}
+	if got := list(tandem.RequestFilter{Newest: true}, tandem.Page{Limit: 2}); len(got) != 2 || got[0] != ids[2] || got[1] != ids[1] {
+		t.Errorf("newest two = %v, want [%d %d]", got, ids[2], ids[1])
+	}
+	if got := list(tandem.RequestFilter{Newest: true}, tandem.Page{After: ids[1]}); len(got) != 1 || got[0] != ids[0] {
+		t.Errorf("newest after %d = %v, want [%d]", ids[1], got, ids[0])
+	}
+	// Eight business hours after filing on Wednesday 11:04 the posts are overdue.
+	db.Now = func() time.Time { return now.Add(48 * time.Hour) }
+	if got := list(tandem.RequestFilter{Overdue: true}, tandem.Page{}); len(got) != 3 {
+		t.Errorf("overdue = %v, want all three", got)
+	}
+}

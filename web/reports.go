@@ -47,7 +47,15 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 	weekly := chart.Data{Title: "MQLs per week against the target", Unit: "MQLs",
 		Desc: fmt.Sprintf("%d MQLs so far of a target of %d this %s; pacing: %s.", m.MQLs, m.Target, orText(m.TargetPer, "period"), m.Pacing)}
 	got, cum, pace := chart.Series{Name: "MQLs"}, chart.Series{Name: "So far", Kind: "line"}, chart.Series{Name: "Target pace", Kind: "target"}
+	// The projection carries today's pace to the period's end: where the count would
+	// stand at each week's end at the rate so far.
+	proj := chart.Series{Name: "Projection at this pace", Kind: "line"}
 	for _, wk := range m.Weekly {
+		p := math.NaN()
+		if m.Target > 0 && wk.Cumulative == nil || wk.To.After(rep.AsOf) && wk.From.Before(rep.AsOf) {
+			p = math.Round(m.Projected*wk.CumulativeTarget/float64(max(m.Target, 1))*10) / 10
+		}
+		proj.Values = append(proj.Values, p)
 		weekly.Labels = append(weekly.Labels, wk.From.Format("Jan 2"))
 		got.Values = append(got.Values, float64(wk.MQLs))
 		c := math.NaN() // weeks to come have no count yet
@@ -58,6 +66,9 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 		pace.Values = append(pace.Values, math.Round(wk.CumulativeTarget*10)/10)
 	}
 	weekly.Series = []chart.Series{got, cum, pace}
+	if m.Target > 0 {
+		weekly.Series = append(weekly.Series, proj)
+	}
 	add("mqls", weekly, chart.Bars, chart.Options{})
 
 	counts, err := a.store.StageCounts(ctx)

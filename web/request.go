@@ -43,6 +43,8 @@ type requestsData struct {
 	Types           []string
 	Reps            []*tandem.User
 	Type, Requester string
+	Teams           []string
+	Team            string
 	Mine, Overdue   bool
 	MineLabel       string
 	CanFile         bool
@@ -124,6 +126,23 @@ func (a *App) requests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Reps = reps
+	// A team is one of the agreement's sales teams: its members' requests.
+	terms, err := a.activeTerms(ctx)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if terms != nil {
+		for _, t := range terms.Teams {
+			d.Teams = append(d.Teams, t.Name)
+			if t.Name == q.Get("team") {
+				d.Team = t.Name
+				for _, m := range t.Members {
+					f.Requesters = append(f.Requesters, m.Rep)
+				}
+			}
+		}
+	}
 	if _, d.Types, err = a.sortedTypes(ctx); err != nil {
 		a.fail(w, r, err)
 		return
@@ -147,27 +166,16 @@ func (a *App) requests(w http.ResponseWriter, r *http.Request) {
 		d.Columns = append(d.Columns, col)
 	}
 	if !d.Overdue {
-		// The store lists oldest first: keep the tail of each closed status.
 		var closed []*tandem.Request
 		for _, st := range []tandem.RequestStatus{tandem.RequestConfirmed, tandem.RequestDeclined} {
 			cf := f
-			cf.Open, cf.Status = false, st
-			p := tandem.Page{Limit: boardLimit}
-			for range 50 {
-				page, err := a.store.Requests(ctx, cf, p)
-				if err != nil {
-					a.fail(w, r, err)
-					return
-				}
-				closed = append(closed, page...)
-				if len(closed) > 4*closedShown {
-					closed = closed[len(closed)-closedShown:]
-				}
-				if len(page) < boardLimit {
-					break
-				}
-				p.After = page[len(page)-1].ID
+			cf.Open, cf.Status, cf.Newest = false, st, true
+			page, err := a.store.Requests(ctx, cf, tandem.Page{Limit: closedShown})
+			if err != nil {
+				a.fail(w, r, err)
+				return
 			}
+			closed = append(closed, page...)
 		}
 		slices.SortFunc(closed, func(x, y *tandem.Request) int { return y.UpdatedAt.Compare(x.UpdatedAt) })
 		for _, q := range closed[:min(len(closed), closedShown)] {
