@@ -58,6 +58,7 @@ func (ts *testServer) requestTeams(tb testing.TB) (sales, marketing string, setN
 	for _, u := range []string{
 		`{"email":"sam@acme.test","name":"Sam","team":"sales"}`,
 		`{"email":"mia@acme.test","name":"Mia","team":"marketing"}`,
+		`{"email":"kim@acme.test","name":"Kim","team":"sales"}`,
 	} {
 		ts.mustJSON(tb, ts.api(tb, "POST", "/api/v1/users", adminSecret, u), 201, nil)
 	}
@@ -195,6 +196,8 @@ func TestRequestWorkflow(t *testing.T) {
 		t.Errorf("watchers = %v", got.Watchers)
 	}
 	ts.mustProblem(t, ts.api(t, "POST", path+"/watchers", sales, `{"email":"kim"}`), 400, "/email")
+	// Watchers read titles, reasons and comments: nobody outside the company.
+	ts.mustProblem(t, ts.api(t, "POST", path+"/watchers", sales, `{"email":"x@attacker.test"}`), 400, "/email")
 
 	var d requestDetail
 	ts.mustJSON(t, ts.api(t, "GET", path, sales, ""), 200, &d)

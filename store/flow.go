@@ -51,23 +51,29 @@ func (db *DB) StageFlows(ctx context.Context, when, per string) (report.Period, 
 		// Each entry into the next stage since the period began, with the latest entry
 		// into this stage before it. Read from the next stage's side, which has far fewer
 		// entries than the top of the funnel, looking each contact up by its own index.
-		rows, err := db.read.QueryContext(ctx, `SELECT t.at, (SELECT max(s.at) FROM stage_changes s
+		rows, err := db.read.QueryContext(ctx, `SELECT t.contact_id, t.at, (SELECT max(s.at) FROM stage_changes s
 				WHERE s.contact_id = t.contact_id AND s.to_stage = $1 AND s.at <= t.at)
-			FROM stage_changes t WHERE t.to_stage = $2 AND t.at >= $3`, stage, next, micros(period.From))
+			FROM stage_changes t WHERE t.to_stage = $2 AND t.at >= $3 ORDER BY t.at`, stage, next, micros(period.From))
 		if err != nil {
 			return period, nil, fmt.Errorf("stage flow: %w", err)
 		}
 		var waits []time.Duration
+		// An entry moves on once: a contact recycled and back in the next stage without
+		// entering this one again does not count it twice.
+		type entry struct{ contact, at int64 }
+		used := map[entry]bool{}
 		for rows.Next() {
 			var (
-				to   int64
-				from sql.NullInt64
+				contact, to int64
+				from        sql.NullInt64
 			)
-			if err := rows.Scan(&to, &from); err != nil {
+			if err := rows.Scan(&contact, &to, &from); err != nil {
 				rows.Close()
 				return period, nil, fmt.Errorf("stage flow: %w", err)
 			}
-			if from.Valid && from.Int64 >= micros(period.From) && from.Int64 < micros(period.To) {
+			e := entry{contact, from.Int64}
+			if from.Valid && from.Int64 >= micros(period.From) && from.Int64 < micros(period.To) && !used[e] {
+				used[e] = true
 				waits = append(waits, time.Duration(to-from.Int64)*time.Microsecond)
 			}
 		}

@@ -139,7 +139,7 @@ func (db *DB) requestsReport(ctx context.Context, period report.Period, now time
 		}
 		if q.Type == tandem.LeadsRequestType && len(q.Accounts) > 0 && handoff != "" {
 			cond, arg := db.dialect.inIDs("c.account_id", 3, q.Accounts)
-			if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM stage_changes sc JOIN contacts c ON c.id = sc.contact_id
+			if err := db.read.QueryRowContext(ctx, `SELECT count(DISTINCT sc.contact_id) FROM stage_changes sc JOIN contacts c ON c.id = sc.contact_id
 				WHERE sc.to_stage = $1 AND sc.at >= $2 AND `+cond, handoff, micros(q.CreatedAt), arg).Scan(&row.MQLs); err != nil {
 				return nil, fmt.Errorf("requests report: %w", err)
 			}

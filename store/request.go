@@ -163,11 +163,18 @@ func (db *DB) CreateRequest(ctx context.Context, in *tandem.Request, by tandem.P
 	if !slices.Contains(tandem.RequestPriorities, r.Priority) {
 		bad("/priority", "want one of %s, got %q", strings.Join(tandem.RequestPriorities, ", "), r.Priority)
 	}
+	if len(r.Links) > maxLinks {
+		return nil, invalid("/links", "at most %d links", maxLinks)
+	}
 	links, err := checkLinks(r.Links)
 	if err != nil {
 		return nil, err
 	}
 	r.Links = links
+	r.Accounts = slices.Compact(slices.Sorted(slices.Values(r.Accounts)))
+	if len(r.Accounts) > maxAccounts {
+		return nil, invalid("/accounts", "at most %d accounts", maxAccounts)
+	}
 	if r.Accounts == nil {
 		r.Accounts = []int64{}
 	}
@@ -234,6 +241,12 @@ func (db *DB) CreateRequest(ctx context.Context, in *tandem.Request, by tandem.P
 	}
 	return db.Request(ctx, id)
 }
+
+// A request names at most this many target accounts and links.
+const (
+	maxAccounts = 500
+	maxLinks    = 50
+)
 
 func ptrOr(p *int64) []int64 {
 	if p == nil {
@@ -486,6 +499,9 @@ func (db *DB) StartRequest(ctx context.Context, id int64, by tandem.Person) (*ta
 // DeliverRequest marks a request delivered, with links to what was delivered. The
 // turnaround stops here.
 func (db *DB) DeliverRequest(ctx context.Context, id int64, links []string, by tandem.Person) (*tandem.Request, error) {
+	if len(links) > maxLinks {
+		return nil, invalid("/links", "at most %d links", maxLinks)
+	}
 	links, err := checkLinks(links)
 	if err != nil {
 		return nil, err
@@ -575,6 +591,12 @@ func (db *DB) WatchRequest(ctx context.Context, id int64, email string, by tande
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		if _, err := requestIn(ctx, tx, id, ""); err != nil {
 			return err
+		}
+		// Watchers read titles, reasons and comments: only people of the company.
+		if team, err := userTeam(ctx, tx, e); err != nil {
+			return err
+		} else if team == "" {
+			return invalid("/email", "%s is not an active user", e)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO request_watchers (request_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, e)
 		return err

@@ -180,3 +180,35 @@ func (db *DB) Logout(ctx context.Context, secret string) error {
 		return err
 	})
 }
+
+// CreateFirstAdmin makes the first user of an install, an admin with a password, in one
+// transaction that refuses (Conflict) once anyone exists: two first-run forms posted at
+// once make one admin, and a refused password leaves no user without one.
+func (db *DB) CreateFirstAdmin(ctx context.Context, in *tandem.User, pw string) (*tandem.User, error) {
+	u := *in
+	u.Role = tandem.UserAdmin
+	if err := checkUser(&u); err != nil {
+		return nil, err
+	}
+	if n := len([]rune(pw)); n < MinPasswordLen || len(pw) > 1024 {
+		return nil, &tandem.Error{Code: tandem.EInvalid, Message: fmt.Sprintf("password: %d to 1024 characters", MinPasswordLen),
+			Fields: []tandem.FieldError{{Pointer: "/password", Detail: fmt.Sprintf("%d to 1024 characters", MinPasswordLen)}}}
+	}
+	hash := hashPassword(pw)
+	var id int64
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return tandem.Errorf(tandem.EConflict, "Tandem has users already: sign in, or ask an admin for an account")
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO users (email, name, team, role, manager, daily_cap, active, password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, '', 0, $5, $6, $7, $7) RETURNING id`, u.Email, u.Name, u.Team, u.Role, true, hash, micros(now)).Scan(&id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.User(ctx, id)
+}

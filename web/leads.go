@@ -39,7 +39,7 @@ type leadsData struct {
 func (a *App) leads(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r)
 	rep := s.user.Email
-	if q := r.URL.Query().Get("rep"); q != "" && (s.role == tandem.RoleAdmin || s.user.Role == tandem.UserManager) {
+	if q := r.URL.Query().Get("rep"); q != "" && leadsManager(s) {
 		rep = q
 	}
 	ctx := r.Context()
@@ -116,8 +116,12 @@ func (a *App) leadAction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if as.Rep != s.user.Email && s.role != tandem.RoleAdmin && s.user.Role != tandem.UserManager {
+	if as.Rep != s.user.Email && !leadsManager(s) {
 		a.fail(w, r, tandem.Errorf(tandem.EForbidden, "this lead is %s's", as.Rep))
+		return
+	}
+	if r.PathValue("action") == "assign" && !leadsManager(s) {
+		a.fail(w, r, tandem.Errorf(tandem.EForbidden, "a sales manager hands leads to other reps"))
 		return
 	}
 	by := s.actor()
@@ -142,15 +146,20 @@ func (a *App) leadAction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	back := r.PostFormValue("back")
-	if back == "" || back[0] != '/' || len(back) > 1 && back[1] == '/' {
-		back = "/leads"
+	u, err := url.Parse(localPath(r.PostFormValue("back"), "/leads"))
+	if err != nil {
+		u = &url.URL{Path: "/leads"}
 	}
-	u, _ := url.Parse(back)
 	q := u.Query()
 	q.Set("done", done)
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// leadsManager says whether s may look at and act on other reps' leads: an admin or a
+// sales manager.
+func leadsManager(s *session) bool {
+	return s.role == tandem.RoleAdmin || s.user.Team == tandem.TeamSales && s.user.Role == tandem.UserManager
 }
 
 func ignore[T any](_ T, err error) error { return err }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -250,9 +251,12 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if s.role == tandem.RoleSales && len(d.Figures) > 2 {
+	if s.role == tandem.RoleSales {
 		// Sales sees its own side first.
-		d.Figures = append(d.Figures[2:], d.Figures[:2]...)
+		own := []string{"sla", "breaches", "speed-to-lead", "rejections"}
+		slices.SortStableFunc(d.Figures, func(x, y figure) int {
+			return cmp.Compare(rank(own, x.Key), rank(own, y.Key))
+		})
 	}
 	if s.user.Team == tandem.TeamSales {
 		open, err := a.store.Assignments(ctx, tandem.AssignmentFilter{Rep: s.user.Email, Open: true}, tandem.Page{Limit: 1000})
@@ -268,4 +272,12 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.render(w, r, http.StatusOK, "home", page{Title: "Home", Data: d})
+}
+
+// rank is the place of key in keys, and after them all when it is not there.
+func rank(keys []string, key string) int {
+	if i := slices.Index(keys, key); i >= 0 {
+		return i
+	}
+	return len(keys)
 }

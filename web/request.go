@@ -138,7 +138,7 @@ func (a *App) requests(w http.ResponseWriter, r *http.Request) {
 			if t.Name == q.Get("team") {
 				d.Team = t.Name
 				for _, m := range t.Members {
-					f.Requesters = append(f.Requesters, m.Rep)
+					f.Requesters = append(f.Requesters, strings.ToLower(m.Rep))
 				}
 			}
 		}

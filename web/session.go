@@ -121,11 +121,25 @@ func (a *App) setSession(w http.ResponseWriter, secret string) {
 
 // next is where to go after signing in: a path of this app, never another site.
 func next(r *http.Request) string {
-	n := r.FormValue("next")
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.Contains(n, `\`) {
-		return "/"
+	return localPath(r.FormValue("next"), "/")
+}
+
+// localPath returns p if it is a path of this app, or or: never another site, however
+// written (//host, /\host, or with tabs and newlines that browsers strip).
+func localPath(p, or string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\x00") {
+		return or
 	}
-	return n
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return or
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(u.Path, "//") {
+		return or
+	}
+	return p
 }
 
 type loginData struct {
@@ -203,17 +217,16 @@ func (a *App) setup(w http.ResponseWriter, r *http.Request) {
 		again("The password needs at least 10 characters.")
 		return
 	}
-	u, err := a.store.CreateUser(r.Context(), &tandem.User{Email: d.Email, Name: d.Name, Team: tandem.Team(d.Team), Role: tandem.UserAdmin})
+	u, err := a.store.CreateFirstAdmin(r.Context(), &tandem.User{Email: d.Email, Name: d.Name, Team: tandem.Team(d.Team)}, pw)
 	if err != nil {
-		if tandem.ErrorCode(err) == tandem.EInvalid {
+		switch tandem.ErrorCode(err) {
+		case tandem.EInvalid:
 			again(tandem.ErrorMessage(err))
-			return
+		case tandem.EConflict:
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		default:
+			a.fail(w, r, err)
 		}
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.store.SetPassword(r.Context(), u.ID, pw); err != nil {
-		a.fail(w, r, err)
 		return
 	}
 	_, secret, _, err := a.store.Login(r.Context(), u.Email, pw)

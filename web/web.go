@@ -41,6 +41,7 @@ type Store interface {
 	ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem.ScoreBreakdown, error)
 	CountUsers(ctx context.Context) (int, error)
 	SetPassword(ctx context.Context, userID int64, pw string) error
+	CreateFirstAdmin(ctx context.Context, u *tandem.User, pw string) (*tandem.User, error)
 	Login(ctx context.Context, email, pw string) (*tandem.User, string, string, error)
 	Session(ctx context.Context, secret string) (*tandem.User, string, error)
 	Logout(ctx context.Context, secret string) error

@@ -186,3 +186,35 @@ func TestStaticAssetsAreEmbedded(t *testing.T) {
 		}
 	}
 }
+
+func TestSignInGoesNowhereElse(t *testing.T) {
+	db, srv := newApp(t)
+	mustUser(t, db, "mia@acme.test", tandem.TeamMarketing)
+	for _, n := range []string{"//evil.test/", "/\t/evil.test", "/\\evil.test", "https://evil.test/", "/%0a/evil.test", "/reports"} {
+		c := browser(t)
+		_, body := get(t, c, srv.URL+"/login")
+		resp, _ := post(t, c, srv.URL+"/login", url.Values{"csrf": {csrfOf(t, body)}, "email": {"mia@acme.test"},
+			"password": {"a long enough password"}, "next": {n}})
+		want := "/"
+		if n == "/reports" || n == "/%0a/evil.test" {
+			want = n // a path of this app, escapes and all
+		}
+		if got := resp.Header.Get("Location"); got != want {
+			t.Errorf("sign in with next=%q goes to %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestFirstRunRefusesAHugePasswordWithoutAUser(t *testing.T) {
+	db, srv := newApp(t)
+	c := browser(t)
+	_, body := get(t, c, srv.URL+"/setup")
+	resp, _ := post(t, c, srv.URL+"/setup", url.Values{"csrf": {csrfOf(t, body)}, "name": {"Ada"}, "email": {"ada@acme.test"},
+		"team": {"marketing"}, "password": {strings.Repeat("x", 2000)}})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a 2,000-byte password: status %d, want 400", resp.StatusCode)
+	}
+	if n, _ := db.CountUsers(context.Background()); n != 0 {
+		t.Errorf("%d users after a refused first run, want 0: the page must stay", n)
+	}
+}
