@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -66,6 +67,15 @@ func checkPassword(hash, pw string) bool {
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
+// hashing bounds the argon2id hashes computed at once to the number of cores: each
+// takes 19 MiB, and a burst of sign-ins must not take the memory with it.
+var hashing = make(chan struct{}, runtime.NumCPU())
+
+func hashSlot() func() {
+	hashing <- struct{}{}
+	return func() { <-hashing }
+}
+
 // dummyHash is checked against when the email is unknown, so that a login takes as
 // long whether or not the address has an account.
 var dummyHash = hashPassword("not a password anybody has")
@@ -118,7 +128,10 @@ func (db *DB) Login(ctx context.Context, email, pw string) (u *tandem.User, secr
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, "", "", fmt.Errorf("login: %w", err)
 		}
-		if err == nil && hash != "" && checkPassword(hash, pw) {
+		release := hashSlot()
+		ok := err == nil && hash != "" && checkPassword(hash, pw)
+		release()
+		if ok {
 			if u, err = db.User(ctx, id); err != nil {
 				return nil, "", "", err
 			}
@@ -127,7 +140,9 @@ func (db *DB) Login(ctx context.Context, email, pw string) (u *tandem.User, secr
 		}
 	}
 	if hash == "" {
+		release := hashSlot()
 		checkPassword(dummyHash, pw)
+		release()
 	}
 	return nil, "", "", errBadLogin
 }

@@ -161,6 +161,13 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := r.PostFormValue("email")
+	now, ip := a.now(), clientIP(r)
+	if a.byIP.blocked(ip, now) || a.byEmail.blocked(emailKey(email), now) {
+		a.render(w, r, http.StatusTooManyRequests, "login", page{Title: "Sign in",
+			Error: "Too many failed sign-ins: wait a quarter of an hour and try again.",
+			Data:  loginData{Email: email, Next: next(r), Token: a.loginToken(w, r)}})
+		return
+	}
 	_, secret, _, err := a.store.Login(r.Context(), email, r.PostFormValue("password"))
 	if err != nil {
 		status := http.StatusUnauthorized
@@ -168,6 +175,8 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
+		a.byIP.fail(ip, now)
+		a.byEmail.fail(emailKey(email), now)
 		a.render(w, r, status, "login", page{Title: "Sign in", Error: tandem.ErrorMessage(err),
 			Data: loginData{Email: email, Next: next(r), Token: a.loginToken(w, r)}})
 		return

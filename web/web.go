@@ -57,6 +57,8 @@ type App struct {
 	pages  map[string]*template.Template
 	static http.Handler
 	mux    *http.ServeMux
+	// signIns throttles failed sign-ins per address and per email.
+	byIP, byEmail *throttle
 }
 
 // Options tune the app.
@@ -68,7 +70,8 @@ type Options struct {
 
 // New returns the app over s.
 func New(s Store, log *slog.Logger, opt Options) (*App, error) {
-	a := &App{store: s, log: log, now: time.Now, secure: opt.SecureCookies, pages: map[string]*template.Template{}, mux: http.NewServeMux()}
+	a := &App{store: s, log: log, now: time.Now, secure: opt.SecureCookies, pages: map[string]*template.Template{}, mux: http.NewServeMux(),
+		byIP: newThrottle(30, 15*time.Minute), byEmail: newThrottle(10, 15*time.Minute)}
 	if err := a.parse(); err != nil {
 		return nil, err
 	}

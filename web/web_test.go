@@ -218,3 +218,23 @@ func TestFirstRunRefusesAHugePasswordWithoutAUser(t *testing.T) {
 		t.Errorf("%d users after a refused first run, want 0: the page must stay", n)
 	}
 }
+
+func TestSignInIsThrottled(t *testing.T) {
+	db, srv := newApp(t)
+	mustUser(t, db, "mia@acme.test", tandem.TeamMarketing)
+	c := browser(t)
+	_, body := get(t, c, srv.URL+"/login")
+	token := csrfOf(t, body)
+	try := func(pw string) int {
+		resp, _ := post(t, c, srv.URL+"/login", url.Values{"csrf": {token}, "email": {"mia@acme.test"}, "password": {pw}})
+		return resp.StatusCode
+	}
+	for i := range 10 {
+		if got := try("wrong password!"); got != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
+		}
+	}
+	if got := try("a long enough password"); got != http.StatusTooManyRequests {
+		t.Errorf("the right password after ten wrong ones: status %d, want 429 until the window passes", got)
+	}
+}
