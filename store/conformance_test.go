@@ -98,6 +98,7 @@ func TestConformance(t *testing.T) {
 		{"LeadsRequestCountsMQLs", testLeadsRequestCountsMQLs},
 		{"StageFlows", testStageFlows},
 		{"RequestListing", testRequestListing},
+		{"OpportunityMovesItsPeople", testOpportunityMovesItsPeople},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

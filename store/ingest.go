@@ -625,6 +625,10 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		// A recycled person earns engagement from the later of the two recycles.
 		`UPDATE contacts SET engaged_since = (SELECT engaged_since FROM contacts WHERE id = $2)
 			WHERE id = $1 AND (SELECT engaged_since FROM contacts WHERE id = $2) > COALESCE(engaged_since, 0)`,
+		// A person on a deal stays on it, once.
+		`UPDATE opportunity_contacts SET contact_id = $1 WHERE contact_id = $2 AND NOT EXISTS
+			(SELECT 1 FROM opportunity_contacts o WHERE o.opportunity_id = opportunity_contacts.opportunity_id AND o.contact_id = $1)`,
+		`DELETE FROM opportunity_contacts WHERE contact_id = $2 AND $1 > 0`,
 		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,
