@@ -186,6 +186,14 @@ func (s *Server) salesAction(w http.ResponseWriter, r *http.Request, act func(co
 }
 
 func (s *Server) rejectAssignment(w http.ResponseWriter, r *http.Request) {
+	withReason(s, w, r, func(ctx context.Context, id int64, reason string) (*tandem.Assignment, error) {
+		return s.store.Reject(ctx, id, reason, actor(r))
+	})
+}
+
+// withReason answers an action on the {id} of the path whose body is {"reason": …}
+// with what act returns.
+func withReason[T any](s *Server, w http.ResponseWriter, r *http.Request, act func(ctx context.Context, id int64, reason string) (T, error)) {
 	id, err := pathID(r)
 	if err != nil {
 		s.problem(w, r, err)
@@ -198,12 +206,12 @@ func (s *Server) rejectAssignment(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	a, err := s.store.Reject(r.Context(), id, body.Reason, actor(r))
+	v, err := act(r.Context(), id, body.Reason)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) assignAssignment(w http.ResponseWriter, r *http.Request) {

@@ -273,24 +273,9 @@ func (s *Server) deliverRequest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reopenRequest(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	var body struct {
-		Reason string `json:"reason"`
-	}
-	if err := decodeJSON(r, &body); err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	req, err := s.store.ReopenRequest(r.Context(), id, body.Reason, person(r))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, req)
+	withReason(s, w, r, func(ctx context.Context, id int64, reason string) (*tandem.Request, error) {
+		return s.store.ReopenRequest(ctx, id, reason, person(r))
+	})
 }
 
 func (s *Server) commentRequest(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,7 @@ type Store interface {
 	tandem.ScoreService
 	tandem.HandoffService
 	tandem.RequestService
+	tandem.OpportunityService
 	// RequestTypes returns the active agreement's request types with their turnaround.
 	RequestTypes(ctx context.Context) (map[string]time.Duration, error)
 	// SLAReport returns both teams' SLA figures for the period (month or quarter) that
@@ -138,6 +139,12 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/requests/{id}/reopen", token(s.reopenRequest, tandem.RoleSales)},
 		{"POST /api/v1/requests/{id}/comments", token(s.commentRequest)},
 		{"POST /api/v1/requests/{id}/watchers", token(s.watchRequest)},
+		{"POST /api/v1/opportunities", token(s.createOpportunity, tandem.RoleSales)},
+		{"GET /api/v1/opportunities", token(s.listOpportunities)},
+		{"GET /api/v1/opportunities/{id}", token(s.opportunity)},
+		{"PATCH /api/v1/opportunities/{id}", token(s.updateOpportunity, tandem.RoleSales)},
+		{"POST /api/v1/opportunities/{id}/won", token(s.winOpportunity, tandem.RoleSales)},
+		{"POST /api/v1/opportunities/{id}/lost", token(s.loseOpportunity, tandem.RoleSales)},
 		{"GET /api/v1/reports/sla", token(s.slaReport)},
 		{"/api/", open(s.noEndpoint)},
 		{"/", open(s.app)},
