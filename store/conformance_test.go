@@ -99,6 +99,7 @@ func TestConformance(t *testing.T) {
 		{"StageFlows", testStageFlows},
 		{"RequestListing", testRequestListing},
 		{"OpportunityMovesItsPeople", testOpportunityMovesItsPeople},
+		{"CampaignTouches", testCampaignTouches},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

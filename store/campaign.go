@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"tandem"
+)
+
+const campaignColumns = `id, name, channel, cost, currency, starts_at, ends_at, utm_campaign, utm_source, utm_medium, track_event, created_at`
+
+func scanCampaign(s interface{ Scan(...any) error }) (*tandem.Campaign, error) {
+	var (
+		c          tandem.Campaign
+		start, end sql.NullInt64
+		created    int64
+	)
+	if err := s.Scan(&c.ID, &c.Name, &c.Channel, &c.Cost, &c.Currency, &start, &end, &c.UTMCampaign, &c.UTMSource, &c.UTMMedium,
+		&c.TrackEvent, &created); err != nil {
+		return nil, err
+	}
+	c.Start, c.End, c.CreatedAt = optTime(start), optTime(end), fromMicros(created)
+	return &c, nil
+}
+
+// CreateCampaign stores a campaign. Its name is unique; its touches are recognised by
+// its UTM campaign (with source and medium when given), its track event, or its list.
+func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.Campaign, error) {
+	c := *in
+	var errs []tandem.FieldError
+	bad := func(ptr, format string, args ...any) {
+		errs = append(errs, tandem.FieldError{Pointer: ptr, Detail: fmt.Sprintf(format, args...)})
+	}
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" || len(c.Name) > 200 {
+		bad("/name", "must be 1 to 200 characters")
+	}
+	if !slices.Contains(tandem.CampaignChannels, c.Channel) {
+		bad("/channel", "want one of %s, got %q", strings.Join(tandem.CampaignChannels, ", "), c.Channel)
+	}
+	if c.Cost < 0 || math.IsNaN(c.Cost) || math.IsInf(c.Cost, 0) {
+		bad("/cost", "want zero or more, got %v", c.Cost)
+	}
+	if c.Currency == "" {
+		c.Currency = "USD"
+	}
+	c.Currency = strings.ToUpper(c.Currency)
+	if len(c.Currency) != 3 || strings.Trim(c.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		bad("/currency", "want an ISO 4217 code such as USD, got %q", c.Currency)
+	}
+	if c.Start != nil && c.End != nil && c.End.Before(*c.Start) {
+		bad("/ends_at", "before starts_at")
+	}
+	for ptr, v := range map[string]*string{"/utm_campaign": &c.UTMCampaign, "/utm_source": &c.UTMSource, "/utm_medium": &c.UTMMedium, "/track_event": &c.TrackEvent} {
+		*v = strings.TrimSpace(*v)
+		if len(*v) > 200 {
+			bad(ptr, "at most 200 characters")
+		}
+	}
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(x, y tandem.FieldError) int { return strings.Compare(x.Pointer, y.Pointer) })
+		return nil, &tandem.Error{Code: tandem.EInvalid, Message: errs[0].Pointer[1:] + ": " + errs[0].Detail, Fields: errs}
+	}
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE name = $1`, c.Name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return tandem.Errorf(tandem.EConflict, "a campaign named %q exists already", c.Name)
+		}
+		c.CreatedAt = now.Truncate(time.Microsecond)
+		return tx.QueryRowContext(ctx, `INSERT INTO campaigns (name, channel, cost, currency, starts_at, ends_at, utm_campaign, utm_source,
+			utm_medium, track_event, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			c.Name, c.Channel, c.Cost, c.Currency, optMicros(c.Start), optMicros(c.End), c.UTMCampaign, c.UTMSource, c.UTMMedium,
+			c.TrackEvent, micros(now)).Scan(&c.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create campaign: %w", err)
+	}
+	return &c, nil
+}
+
+// Campaigns lists every campaign by name.
+func (db *DB) Campaigns(ctx context.Context) ([]*tandem.Campaign, error) {
+	return campaignsIn(ctx, db.read)
+}
+
+func campaignsIn(ctx context.Context, q querier) ([]*tandem.Campaign, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("campaigns: %w", err)
+	}
+	defer rows.Close()
+	list := []*tandem.Campaign{}
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, fmt.Errorf("campaigns: %w", err)
+		}
+		list = append(list, c)
+	}
+	return list, rows.Err()
+}
+
+// AddCampaignMembers puts contacts on a campaign's list: each is touched by it then.
+func (db *DB) AddCampaignMembers(ctx context.Context, campaignID int64, contacts []int64) error {
+	if len(contacts) > 10000 {
+		return invalid("/contacts", "at most 10,000 contacts a call")
+	}
+	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE id = $1`, campaignID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return tandem.Errorf(tandem.ENotFound, "campaign %d not found", campaignID)
+		}
+		for i, id := range contacts {
+			var canonical int64
+			err := tx.QueryRowContext(ctx, `SELECT id FROM contacts WHERE id = `+canonicalContact, id).Scan(&canonical)
+			if err == sql.ErrNoRows {
+				return invalid(fmt.Sprintf("/contacts/%d", i), "contact %d not found", id)
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_members (campaign_id, contact_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				campaignID, canonical, micros(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// utmTags are the UTM parameters of a page view.
+type utmTags struct{ campaign, source, medium string }
+
+// pageUTM reads a page view's UTM tags: Segment clients put them in context.campaign
+// (name, source, medium); otherwise the page URL's query has them (properties.url,
+// properties.search, or context.page).
+func pageUTM(properties, context []byte) utmTags {
+	var ctx struct {
+		Campaign struct{ Name, Source, Medium string } `json:"campaign"`
+		Page     struct{ URL, Search string }          `json:"page"`
+	}
+	_ = json.Unmarshal(context, &ctx)
+	if ctx.Campaign.Name != "" {
+		return utmTags{ctx.Campaign.Name, ctx.Campaign.Source, ctx.Campaign.Medium}
+	}
+	var props struct{ URL, Search string }
+	_ = json.Unmarshal(properties, &props)
+	for _, s := range []string{props.URL, props.Search, ctx.Page.URL, ctx.Page.Search} {
+		if i := strings.IndexByte(s, '?'); i >= 0 {
+			s = s[i+1:]
+		}
+		q, err := url.ParseQuery(s)
+		if err == nil && q.Get("utm_campaign") != "" {
+			return utmTags{q.Get("utm_campaign"), q.Get("utm_source"), q.Get("utm_medium")}
+		}
+	}
+	return utmTags{}
+}
+
+// match returns the campaign UTM tags name, or nil.
+func matchUTM(campaigns []*tandem.Campaign, t utmTags) *tandem.Campaign {
+	if t.campaign == "" {
+		return nil
+	}
+	for _, c := range campaigns {
+		if c.UTMCampaign != "" && strings.EqualFold(c.UTMCampaign, t.campaign) &&
+			(c.UTMSource == "" || strings.EqualFold(c.UTMSource, t.source)) &&
+			(c.UTMMedium == "" || strings.EqualFold(c.UTMMedium, t.medium)) {
+			return c
+		}
+	}
+	return nil
+}
+
+// ContactTouches derives a contact's campaign touches from its events: page views whose
+// UTM tags name a campaign, track events a campaign names, and list memberships. A
+// touch counts whenever it happened, even after the campaign's end date: old links go
+// on bringing people in.
+func (db *DB) ContactTouches(ctx context.Context, contactID int64) ([]tandem.CampaignTouch, error) {
+	var canonical int64
+	if err := db.read.QueryRowContext(ctx, `SELECT id FROM contacts WHERE id = `+canonicalContact, contactID).Scan(&canonical); err != nil {
+		if err == sql.ErrNoRows {
+			return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", contactID)
+		}
+		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
+	}
+	campaigns, err := campaignsIn(ctx, db.read)
+	if err != nil {
+		return nil, err
+	}
+	touches := []tandem.CampaignTouch{}
+	if len(campaigns) == 0 {
+		return touches, nil
+	}
+	byEvent := map[string]*tandem.Campaign{}
+	for _, c := range campaigns {
+		if c.TrackEvent != "" {
+			byEvent[c.TrackEvent] = c
+		}
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT type, event, properties, context, timestamp FROM events
+		WHERE contact_id = $1 AND type IN ('page', 'track') ORDER BY timestamp, id`, canonical)
+	if err != nil {
+		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			typ, event     string
+			props, context []byte
+			at             int64
+		)
+		if err := rows.Scan(&typ, &event, &props, &context, &at); err != nil {
+			return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
+		}
+		var c *tandem.Campaign
+		how := "utm"
+		if typ == tandem.TypeTrack {
+			c, how = byEvent[event], "event"
+		}
+		if c == nil {
+			c = matchUTM(campaigns, pageUTM(props, context))
+			how = "utm"
+		}
+		if c != nil {
+			touches = append(touches, tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: how})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	members, err := db.read.QueryContext(ctx, `SELECT c.id, c.name, c.channel, m.added_at FROM campaign_members m JOIN campaigns c ON c.id = m.campaign_id
+		WHERE m.contact_id = $1`, canonical)
+	if err != nil {
+		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
+	}
+	defer members.Close()
+	for members.Next() {
+		var (
+			t  tandem.CampaignTouch
+			at int64
+		)
+		if err := members.Scan(&t.CampaignID, &t.Campaign, &t.Channel, &at); err != nil {
+			return nil, err
+		}
+		t.At, t.How = fromMicros(at), "member"
+		touches = append(touches, t)
+	}
+	slices.SortStableFunc(touches, func(x, y tandem.CampaignTouch) int { return x.At.Compare(y.At) })
+	return touches, members.Err()
+}

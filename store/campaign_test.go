@@ -1,0 +1,85 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem"
+	"tandem/store"
+)
+
+func testCampaignTouches(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	src := mustCreateSource(t, db)
+	for _, c := range []tandem.Campaign{
+		{Name: "Spring webinar", Channel: "webinar", UTMCampaign: "spring_webinar", Cost: 5000},
+		{Name: "Demo ads", Channel: "paid_search", UTMCampaign: "demo", UTMSource: "google", UTMMedium: "cpc"},
+		{Name: "Trade show", Channel: "event", TrackEvent: "Booth Visited"},
+		{Name: "Newsletter", Channel: "email"},
+	} {
+		if _, err := db.CreateCampaign(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.CreateCampaign(ctx, &tandem.Campaign{Name: "Spring webinar", Channel: "webinar"}); tandem.ErrorCode(err) != tandem.EConflict {
+		t.Errorf("a second campaign of the same name: %v, want conflict", err)
+	}
+	_, err := db.CreateCampaign(ctx, &tandem.Campaign{Name: "", Channel: "tv", Cost: -1})
+	var e *tandem.Error
+	if !asError(err, &e) || len(e.Fields) != 3 {
+		t.Errorf("a campaign with three bad fields: %v, want all three", err)
+	}
+	withContext := func(m *tandem.Message, c string) *tandem.Message { m.Context = json.RawMessage(c); return m }
+	withURL := func(m *tandem.Message, u string) *tandem.Message {
+		m.Properties = json.RawMessage(fmt.Sprintf(`{"url":%q}`, u))
+		return m
+	}
+	day := func(n int) time.Time { return t0.Add(time.Duration(n) * 24 * time.Hour) }
+	mustIngest(t, db,
+		at(identifyMessage(src, "ada", "", map[string]any{"email": "ada@lumen.test"}), day(0)),
+		at(withContext(newMessage(src, tandem.TypePage, "ada", ""), `{"campaign":{"name":"Spring_Webinar","source":"linkedin"}}`), day(1)),
+		at(withURL(newMessage(src, tandem.TypePage, "ada", ""), "https://acme.test/pricing?utm_campaign=demo&utm_source=google&utm_medium=cpc"), day(2)),
+		at(withURL(newMessage(src, tandem.TypePage, "ada", ""), "https://acme.test/pricing?utm_campaign=demo&utm_source=bing&utm_medium=cpc"), day(3)),
+		at(trackMessage(src, "ada", "", "Booth Visited"), day(4)),
+		at(newMessage(src, tandem.TypePage, "ada", ""), day(5)))
+	ada := mustContactByUserID(t, db, "ada")
+	news := mustCampaignID(t, db, "Newsletter")
+	db.Now = func() time.Time { return day(6) }
+	if err := db.AddCampaignMembers(ctx, news, []int64{ada.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddCampaignMembers(ctx, news, []int64{999}); tandem.ErrorCode(err) != tandem.EInvalid {
+		t.Errorf("a member who is not a contact: %v, want invalid", err)
+	}
+	touches, err := db.ContactTouches(ctx, ada.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tc := range touches {
+		got = append(got, fmt.Sprintf("%s by %s on day %d", tc.Campaign, tc.How, int(tc.At.Sub(t0).Hours()/24)))
+	}
+	want := "Spring webinar by utm on day 1, Demo ads by utm on day 2, Trade show by event on day 4, Newsletter by member on day 6"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("touches = %s\nwant %s", strings.Join(got, ", "), want)
+	}
+}
+
+func mustCampaignID(tb testing.TB, db *store.DB, name string) int64 {
+	tb.Helper()
+	list, err := db.Campaigns(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, c := range list {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	tb.Fatalf("no campaign %q", name)
+	return 0
+}
