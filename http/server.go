@@ -25,6 +25,7 @@ type Store interface {
 	tandem.AgreementService
 	tandem.ScoreService
 	tandem.HandoffService
+	tandem.CampaignService
 	tandem.RequestService
 	tandem.OpportunityService
 	// RequestTypes returns the active agreement's request types with their turnaround.
@@ -139,6 +140,10 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/requests/{id}/reopen", token(s.reopenRequest, tandem.RoleSales)},
 		{"POST /api/v1/requests/{id}/comments", token(s.commentRequest)},
 		{"POST /api/v1/requests/{id}/watchers", token(s.watchRequest)},
+		{"POST /api/v1/campaigns", token(s.createCampaign, tandem.RoleMarketing)},
+		{"GET /api/v1/campaigns", token(s.listCampaigns)},
+		{"POST /api/v1/campaigns/{id}/members", token(s.addCampaignMembers, tandem.RoleMarketing)},
+		{"GET /api/v1/contacts/{id}/touches", token(s.contactTouches)},
 		{"POST /api/v1/opportunities", token(s.createOpportunity, tandem.RoleSales)},
 		{"GET /api/v1/opportunities", token(s.listOpportunities)},
 		{"GET /api/v1/opportunities/{id}", token(s.opportunity)},

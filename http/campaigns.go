@@ -1,0 +1,68 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"tandem"
+)
+
+// The campaigns API: marketing's efforts, and the touches they made on each contact.
+
+func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
+	var c tandem.Campaign
+	if err := decodeJSON(r, &c); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	created, err := s.store.CreateCampaign(r.Context(), &c)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/campaigns/"+strconv.FormatInt(created.ID, 10))
+	writeJSON(w, http.StatusCreated, created)
+}
+
+func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.Campaigns(r.Context())
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, all[*tandem.Campaign]{Data: list})
+}
+
+func (s *Server) addCampaignMembers(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	var body struct {
+		Contacts []int64 `json:"contacts"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	if err := s.store.AddCampaignMembers(r.Context(), id, body.Contacts); err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) contactTouches(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	list, err := s.store.ContactTouches(r.Context(), id)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, all[tandem.CampaignTouch]{Data: list})
+}
