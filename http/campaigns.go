@@ -3,8 +3,10 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"tandem"
+	"tandem/agreement"
 )
 
 // The campaigns API: marketing's efforts, and the touches they made on each contact.
@@ -65,4 +67,30 @@ func (s *Server) contactTouches(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, all[tandem.CampaignTouch]{Data: list})
+}
+
+// attributionReport answers revenue, pipeline and won deals by campaign and channel
+// under every model, with the cutoff (created or closed) and lookback (e.g. 90d) given.
+func (s *Server) attributionReport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var lookback time.Duration
+	if v := q.Get("lookback"); v != "" {
+		d, err := agreement.ParseDuration(v)
+		if err != nil || d < 0 {
+			s.problem(w, r, tandem.Errorf(tandem.EInvalid, "lookback: want a duration such as 90d, got %q", v))
+			return
+		}
+		lookback = d
+	}
+	cutoff := q.Get("cutoff")
+	if cutoff != "" && cutoff != "created" && cutoff != "closed" {
+		s.problem(w, r, tandem.Errorf(tandem.EInvalid, "cutoff: want created or closed, got %q", cutoff))
+		return
+	}
+	rep, err := s.store.Attribution(r.Context(), cutoff, lookback)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }

@@ -37,3 +37,37 @@ func TestCampaignTouches(t *testing.T) {
 		t.Errorf("touches = %+v, want the tagged page view, then the membership", touches.Data)
 	}
 }
+
+func TestAttributionReport(t *testing.T) {
+	ts := newTestServer(t)
+	sales, marketing := ts.dealTeams(t)
+	ts.mustJSON(t, ts.api(t, "POST", "/api/v1/campaigns", marketing, `{"name":"Ads","channel":"paid_search","utm_campaign":"ads","cost":100}`), 201, nil)
+	ts.mustJSON(t, ts.track(t, "/v1/batch", `{"batch":[
+		{"type":"identify","userId":"ada","traits":{"email":"ada@lumen.test"}},
+		{"type":"page","userId":"ada","properties":{"url":"https://acme.test/?utm_campaign=ads"}}]}`), 200, nil)
+	ada := ts.contactsByEmail(t)["ada@lumen.test"]
+	o := ts.mustDeal(t, sales, fmt.Sprintf(`{"name":"Lumen","amount":400,"currency":"USD","contacts":[{"contact_id":%d}]}`, ada))
+	ts.mustJSON(t, ts.api(t, "POST", fmt.Sprintf("/api/v1/opportunities/%d/won", o.ID), sales, ""), 200, nil)
+	ts.mustProblem(t, ts.api(t, "GET", "/api/v1/reports/attribution?cutoff=later", sales, ""), 400, "")
+	ts.mustProblem(t, ts.api(t, "GET", "/api/v1/reports/attribution?lookback=soon", sales, ""), 400, "")
+	var rep struct {
+		Opportunities int
+		Models        []struct {
+			Model     string
+			Campaigns []struct {
+				Campaign string
+				Revenue  float64
+				ROI      *float64 `json:"roi"`
+			}
+		}
+	}
+	ts.mustJSON(t, ts.api(t, "GET", "/api/v1/reports/attribution?cutoff=closed&lookback=90d", marketing, ""), 200, &rep)
+	if rep.Opportunities != 1 || len(rep.Models) != 7 {
+		t.Fatalf("report = %+v", rep)
+	}
+	for _, m := range rep.Models {
+		if len(m.Campaigns) != 1 || m.Campaigns[0].Revenue != 400 || m.Campaigns[0].ROI == nil || *m.Campaigns[0].ROI != 3 {
+			t.Errorf("%s: %+v, want all 400 of the one touch's deal to Ads, ROI 3", m.Model, m.Campaigns)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"tandem/ingest"
 	"tandem/metrics"
 	"tandem/report"
+	"tandem/store"
 )
 
 // Store is what the server needs of a store.
@@ -26,6 +27,8 @@ type Store interface {
 	tandem.ScoreService
 	tandem.HandoffService
 	tandem.CampaignService
+	// Attribution credits open and won deals to campaigns under every model.
+	Attribution(ctx context.Context, cutoff string, lookback time.Duration) (*store.AttributionReport, error)
 	tandem.RequestService
 	tandem.OpportunityService
 	// RequestTypes returns the active agreement's request types with their turnaround.
@@ -144,6 +147,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/campaigns", token(s.listCampaigns)},
 		{"POST /api/v1/campaigns/{id}/members", token(s.addCampaignMembers, tandem.RoleMarketing)},
 		{"GET /api/v1/contacts/{id}/touches", token(s.contactTouches)},
+		{"GET /api/v1/reports/attribution", token(s.attributionReport)},
 		{"POST /api/v1/opportunities", token(s.createOpportunity, tandem.RoleSales)},
 		{"GET /api/v1/opportunities", token(s.listOpportunities)},
 		{"GET /api/v1/opportunities/{id}", token(s.opportunity)},

@@ -83,3 +83,70 @@ func mustCampaignID(tb testing.TB, db *store.DB, name string) int64 {
 	tb.Fatalf("no campaign %q", name)
 	return 0
 }
+
+// testAttribution credits a won deal touched by two campaigns, and an open one touched
+// by the second, under three models.
+func testAttribution(t *testing.T, db *store.DB) {
+	mustActivate(t, db, dealTerms)
+	ctx := context.Background()
+	src := mustCreateSource(t, db)
+	for _, c := range []tandem.Campaign{
+		{Name: "Webinar", Channel: "webinar", UTMCampaign: "webinar", Cost: 250},
+		{Name: "Ads", Channel: "paid_search", UTMCampaign: "ads"},
+	} {
+		if _, err := db.CreateCampaign(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tagged := func(user, campaign string, day int) *tandem.Message {
+		m := newMessage(src, tandem.TypePage, user, "")
+		m.Properties = json.RawMessage(`{"url":"https://acme.test/?utm_campaign=` + campaign + `"}`)
+		return at(m, t0.Add(time.Duration(day)*24*time.Hour))
+	}
+	mustIngest(t, db, at(identifyMessage(src, "ada", "", map[string]any{"email": "ada@lumen.test"}), t0),
+		tagged("ada", "webinar", 1), tagged("ada", "ads", 2),
+		at(identifyMessage(src, "bob", "", map[string]any{"email": "bob@harbor.test"}), t0), tagged("bob", "ads", 1))
+	ada, bob := mustContactByUserID(t, db, "ada"), mustContactByUserID(t, db, "bob")
+	db.Now = func() time.Time { return t0.Add(3 * 24 * time.Hour) }
+	won, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: "Lumen", Amount: 1000, Currency: "USD",
+		Contacts: []tandem.OpportunityPerson{{ContactID: ada.ID}}}, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.WinOpportunity(ctx, won.ID, rep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: "Harbor", Amount: 200, Currency: "USD",
+		Contacts: []tandem.OpportunityPerson{{ContactID: bob.ID}}}, rep); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Attribution(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Opportunities != 2 || len(r.Models) != len(store.AttributionKinds) {
+		t.Fatalf("report = %+v", r)
+	}
+	got := map[string]string{}
+	for _, m := range r.Models {
+		var parts []string
+		for _, c := range m.Campaigns {
+			roi := "-"
+			if c.ROI != nil {
+				roi = fmt.Sprintf("%.1f", *c.ROI)
+			}
+			parts = append(parts, fmt.Sprintf("%s %.0f/%.0f/%.2f roi %s", c.Campaign, c.Revenue, c.Pipeline, c.Deals, roi))
+		}
+		got[string(m.Model)] = strings.Join(parts, "; ")
+	}
+	// Campaigns by name: Ads, then Webinar. The open deal's pipeline is all Ads'.
+	for model, want := range map[string]string{
+		"first_touch": "Ads 0/200/0.00 roi -; Webinar 1000/0/1.00 roi 3.0",
+		"last_touch":  "Ads 1000/200/1.00 roi -; Webinar 0/0/0.00 roi -1.0",
+		"linear":      "Ads 500/200/0.50 roi -; Webinar 500/0/0.50 roi 1.0",
+	} {
+		if got[model] != want {
+			t.Errorf("%s: %s, want %s", model, got[model], want)
+		}
+	}
+}

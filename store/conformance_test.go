@@ -100,6 +100,7 @@ func TestConformance(t *testing.T) {
 		{"RequestListing", testRequestListing},
 		{"OpportunityMovesItsPeople", testOpportunityMovesItsPeople},
 		{"CampaignTouches", testCampaignTouches},
+		{"Attribution", testAttribution},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {
