@@ -238,3 +238,29 @@ func TestSignInIsThrottled(t *testing.T) {
 		t.Errorf("the right password after ten wrong ones: status %d, want 429 until the window passes", got)
 	}
 }
+
+func TestAttributionPage(t *testing.T) {
+	db, srv := newApp(t)
+	mustUser(t, db, "mia@acme.test", tandem.TeamMarketing)
+	ctx := context.Background()
+	if _, err := db.CreateCampaign(ctx, &tandem.Campaign{Name: "<b>Spring</b> webinar", Channel: "webinar", Cost: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: "Lumen", Amount: 400, Currency: "USD"}, tandem.Actor{Name: "sam", Role: tandem.RoleSales}); err != nil {
+		t.Fatal(err)
+	}
+	c := browser(t)
+	signIn(t, c, srv.URL, "mia@acme.test", "a long enough password")
+	resp, body := get(t, c, srv.URL+"/reports/attribution?model=w_shaped&cutoff=closed")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("attribution page: status %d", resp.StatusCode)
+	}
+	for _, want := range []string{"Open and won deals (1)", "&lt;b&gt;Spring&lt;/b&gt; webinar", "Revenue and pipeline by campaign, w shaped", "time_decay"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<b>Spring</b>") {
+		t.Error("a campaign's name is not escaped")
+	}
+}
