@@ -6,6 +6,8 @@ package agreement
 
 import (
 	"time"
+
+	"tandem/attribution"
 )
 
 // Agreement is a parsed, validated and compiled agreement document.
@@ -23,6 +25,31 @@ type Agreement struct {
 	Teams   []*Team  `json:"teams"`
 	Routing []*Route `json:"routing"`
 	SLA     SLA      `json:"sla"`
+	// Attribution is how revenue is credited to the campaigns that touched a deal.
+	Attribution Attribution `json:"attribution"`
+}
+
+// Attribution is how the agreement credits revenue to campaigns: the model reports lead
+// with, the touches that count (before the deal's creation or close, within the
+// lookback) and every model's weights.
+type Attribution struct {
+	Model    attribution.Kind `json:"model"`
+	Cutoff   string           `json:"cutoff"`
+	Lookback time.Duration    `json:"lookback"`
+	// Models has every kind of model, with the agreement's weights where it sets them.
+	Models map[attribution.Kind]attribution.Model `json:"-"`
+}
+
+// DefaultAttribution is attribution as an agreement that says nothing of it has it:
+// W-shaped, touches before the deal's creation, no lookback, every model's default
+// weights.
+func DefaultAttribution() Attribution {
+	a := Attribution{Model: attribution.WShaped, Cutoff: attribution.CutoffCreated,
+		Models: map[attribution.Kind]attribution.Model{}}
+	for _, k := range attribution.Kinds {
+		a.Models[k] = attribution.Default(k)
+	}
+	return a
 }
 
 // BusinessHours is the calendar that SLA clocks run on.

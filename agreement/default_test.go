@@ -1,6 +1,10 @@
 package agreement
 
-import "testing"
+import (
+	"errors"
+	"testing"
+	"time"
+)
 
 func TestDefaultParses(t *testing.T) {
 	a, err := Parse(Default)
@@ -36,5 +40,30 @@ func TestHandoff(t *testing.T) {
 				t.Errorf("Handoff() = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAttributionTerms(t *testing.T) {
+	base := "name: t\ntimezone: UTC\nscoring: {fit: {rules: [{name: x, when: 'contact.free_email', points: 1}]}}\nstages: [{key: lead}]\n"
+	a, err := Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Attribution.Model != "w_shaped" || a.Attribution.Cutoff != "created" || a.Attribution.Models["u_shaped"].First != 0.4 {
+		t.Errorf("default attribution = %+v", a.Attribution)
+	}
+	a, err = Parse([]byte(base + "attribution: {model: u_shaped, cutoff: closed, lookback: 90d, half_life: 14d, u_shaped: {first: 0.5, last: 0.5}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := a.Attribution.Models["u_shaped"]
+	if a.Attribution.Model != "u_shaped" || a.Attribution.Cutoff != "closed" || a.Attribution.Lookback != 90*24*time.Hour ||
+		u.First != 0.5 || u.Last != 0.5 || a.Attribution.Models["time_decay"].HalfLife != 14*24*time.Hour {
+		t.Errorf("attribution = %+v, u_shaped %+v", a.Attribution, u)
+	}
+	_, err = Parse([]byte(base + "attribution: {model: half_and_half, cutoff: later, w_shaped: {first: 0.6, lead: 0.6}}\n"))
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 3 {
+		t.Errorf("three bad attribution settings: %v, want three problems", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"tandem/attribution"
 )
 
 // Parse reads an agreement in YAML or JSON, checks all of it and compiles every rule.
@@ -159,7 +161,7 @@ func (p *parser) syntaxError(err error) {
 func (p *parser) agreement(root *yaml.Node) *Agreement {
 	var s at
 	f, ok := p.fields(s, root, "name", "timezone", "business_hours", "scoring", "stages",
-		"recycle", "teams", "routing", "sla")
+		"recycle", "teams", "routing", "sla", "attribution")
 	if !ok {
 		return nil
 	}
@@ -182,6 +184,7 @@ func (p *parser) agreement(root *yaml.Node) *Agreement {
 	a.Recycle = p.recycle(s.field("recycle"), f["recycle"], a.Stages)
 	a.Routing = p.routing(s.field("routing"), f["routing"])
 	a.SLA = p.sla(s.field("sla"), f["sla"])
+	a.Attribution = p.attribution(s.field("attribution"), f["attribution"])
 	return a
 }
 
@@ -854,4 +857,94 @@ func (p *parser) turnaround(s at, n *yaml.Node) map[string]time.Duration {
 		out[kv.key] = p.duration(ks, kv.value)
 	}
 	return out
+}
+
+// attribution reads how revenue is credited to campaigns: the model reports lead with,
+// the cutoff and lookback, and the weights of the positional models. Whatever is left
+// out keeps its default.
+func (p *parser) attribution(s at, n *yaml.Node) Attribution {
+	a := DefaultAttribution()
+	if isNull(deref(n)) {
+		return a
+	}
+	f, ok := p.fields(s, n, "model", "cutoff", "lookback", "half_life", "u_shaped", "w_shaped", "full_path")
+	if !ok {
+		return a
+	}
+	if v, ok := p.str(s.field("model"), f["model"]); ok {
+		if !slices.Contains(attribution.Kinds, attribution.Kind(v)) {
+			p.errorf(s.field("model"), deref(f["model"]), "want one of %s, got %q", kindList(), v)
+		}
+		a.Model = attribution.Kind(v)
+	}
+	if v, ok := p.str(s.field("cutoff"), f["cutoff"]); ok {
+		if v != attribution.CutoffCreated && v != attribution.CutoffClosed {
+			p.errorf(s.field("cutoff"), deref(f["cutoff"]), "want created or closed, got %q", v)
+		}
+		a.Cutoff = v
+	}
+	if !isNull(deref(f["lookback"])) {
+		a.Lookback = p.duration(s.field("lookback"), f["lookback"])
+	}
+	if !isNull(deref(f["half_life"])) {
+		if d := p.duration(s.field("half_life"), f["half_life"]); d > 0 {
+			a.Models[attribution.TimeDecay] = withHalfLife(a.Models[attribution.TimeDecay], d)
+		} else {
+			p.errorf(s.field("half_life"), deref(f["half_life"]), "want a positive duration such as 7d")
+		}
+	}
+	shares := func(key string, kind attribution.Kind, names ...string) {
+		node := f[key]
+		if isNull(deref(node)) {
+			return
+		}
+		ks := s.field(key)
+		sf, ok := p.fields(ks, node, names...)
+		if !ok {
+			return
+		}
+		m := a.Models[kind]
+		for _, name := range names {
+			if isNull(deref(sf[name])) {
+				continue
+			}
+			v, ok := p.number(ks.field(name), sf[name])
+			if !ok {
+				continue
+			}
+			switch name {
+			case "first":
+				m.First = v
+			case "last":
+				m.Last = v
+			case "lead":
+				m.Lead = v
+			case "opportunity":
+				m.Opportunity = v
+			case "close":
+				m.Close = v
+			}
+		}
+		if err := m.Validate(); err != nil {
+			p.errorf(ks, deref(node), "%v", err)
+		}
+		a.Models[kind] = m
+	}
+	shares("u_shaped", attribution.UShaped, "first", "last")
+	shares("w_shaped", attribution.WShaped, "first", "lead", "opportunity")
+	shares("full_path", attribution.FullPath, "first", "lead", "opportunity", "close")
+	return a
+}
+
+func withHalfLife(m attribution.Model, d time.Duration) attribution.Model {
+	m.HalfLife = d
+	return m
+}
+
+func kindList() string {
+	var names []string
+	for _, k := range attribution.Kinds {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
 }

@@ -48,7 +48,7 @@ func TestParseProblems(t *testing.T) {
 		{"yaml syntax", "name: [t\ntimezone: UTC\n", Error{"document", 1, 1, "did not find expected ',' or ']'"}},
 		{"two documents", minimal + "---\nname: u\n", Error{"document", 8, 1, "want one document, found a second"}},
 		{"root is a list", "- name\n", Error{"document", 1, 1, "want a mapping, got a list"}},
-		{"unknown field", minimal + "foo: 1\n", Error{"foo", 8, 1, `unknown field "foo" (want one of name, timezone, business_hours, scoring, stages, recycle, teams, routing, sla)`}},
+		{"unknown field", minimal + "foo: 1\n", Error{"foo", 8, 1, `unknown field "foo" (want one of name, timezone, business_hours, scoring, stages, recycle, teams, routing, sla, attribution)`}},
 		{"missing name", strings.TrimPrefix(minimal, "name: t\n"), Error{"name", 1, 1, `missing field "name"`}},
 		{"empty name", change("name: t", `name: " "`), Error{"name", 1, 7, "must not be empty"}},
 		{"missing stages", change("stages: [{ key: lead }, { key: mql, enter_on: accept }]\n", ""), Error{"stages", 1, 1, `missing field "stages"`}},

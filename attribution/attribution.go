@@ -57,6 +57,9 @@ const (
 	TimeDecay Kind = "time_decay"
 )
 
+// Kinds are every kind of model, in the order reports show them.
+var Kinds = []Kind{FirstTouch, LastTouch, Linear, UShaped, WShaped, FullPath, TimeDecay}
+
 // The cutoffs of Model.Cutoff.
 const (
 	// CutoffCreated counts the touches up to the opportunity's creation: what brought

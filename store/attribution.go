@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"tandem"
+	"tandem/agreement"
 	"tandem/attribution"
 )
 
 // AttributionKinds are the models the attribution report shows side by side.
-var AttributionKinds = []attribution.Kind{attribution.FirstTouch, attribution.LastTouch, attribution.Linear,
-	attribution.UShaped, attribution.WShaped, attribution.FullPath, attribution.TimeDecay}
+var AttributionKinds = attribution.Kinds
 
 // CampaignCredit is what one campaign is credited with under one model.
 type CampaignCredit struct {
@@ -38,21 +38,38 @@ type AttributionModel struct {
 // AttributionReport is revenue, pipeline and won deals by campaign and channel under
 // each model, side by side. Amounts are added as they are, whatever their currency.
 type AttributionReport struct {
+	// Model is the one the agreement leads with; Cutoff and Lookback what counted.
+	Model         attribution.Kind   `json:"model"`
+	Cutoff        string             `json:"cutoff"`
+	Lookback      string             `json:"lookback"`
 	Opportunities int                `json:"opportunities"`
 	Models        []AttributionModel `json:"models"`
 }
 
 // Attribution credits every opportunity that is open or won to the campaigns that
-// touched its contacts, under every model with its default weights: touches before the
-// deal's creation count (cutoff), within lookback when it is positive.
+// touched its contacts, under every model with the active agreement's weights (the
+// defaults without one): touches before the deal's creation or close count (cutoff; the
+// agreement's when empty), within lookback (the agreement's when zero).
 func (db *DB) Attribution(ctx context.Context, cutoff string, lookback time.Duration) (*AttributionReport, error) {
 	campaigns, err := campaignsIn(ctx, db.read)
 	if err != nil {
 		return nil, err
 	}
+	terms := agreement.DefaultAttribution()
+	if act, err := db.activeIn(ctx, db.read); err != nil {
+		return nil, err
+	} else if act != nil {
+		terms = act.agreement.Attribution
+	}
+	if cutoff == "" {
+		cutoff = terms.Cutoff
+	}
+	if lookback == 0 {
+		lookback = terms.Lookback
+	}
 	models := make([]attribution.Model, len(AttributionKinds))
 	for i, k := range AttributionKinds {
-		models[i] = attribution.Default(k)
+		models[i] = terms.Models[k]
 		models[i].Cutoff, models[i].Lookback = cutoff, lookback
 		if err := models[i].Validate(); err != nil {
 			return nil, tandem.Errorf(tandem.EInvalid, "%v", err)
@@ -63,7 +80,7 @@ func (db *DB) Attribution(ctx context.Context, cutoff string, lookback time.Dura
 	for i := range credit {
 		credit[i] = map[string]*sums{}
 	}
-	rep := &AttributionReport{}
+	rep := &AttributionReport{Model: terms.Model, Cutoff: cutoff, Lookback: lookback.String()}
 	p := tandem.Page{Limit: 1000}
 	for {
 		deals, err := db.Opportunities(ctx, "", 0, p)

@@ -124,8 +124,8 @@ func testAttribution(t *testing.T, db *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Opportunities != 2 || len(r.Models) != len(store.AttributionKinds) {
-		t.Fatalf("report = %+v", r)
+	if r.Opportunities != 2 || len(r.Models) != len(store.AttributionKinds) || r.Model != "w_shaped" || r.Cutoff != "created" {
+		t.Fatalf("report = %+v, want every model, led by the default W-shaped, touches before creation", r)
 	}
 	got := map[string]string{}
 	for _, m := range r.Models {

@@ -35,16 +35,17 @@ type attributionData struct {
 func (a *App) attributionPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := attributionData{Kinds: store.AttributionKinds, Model: attribution.Kind(q.Get("model")), Cutoff: q.Get("cutoff")}
-	if !slices.Contains(d.Kinds, d.Model) {
-		d.Model = attribution.Linear
-	}
-	if d.Cutoff != "closed" {
-		d.Cutoff = "created"
+	if d.Cutoff != "closed" && d.Cutoff != "created" {
+		d.Cutoff = "" // the agreement's
 	}
 	rep, err := a.store.Attribution(r.Context(), d.Cutoff, 0)
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	d.Cutoff = rep.Cutoff
+	if !slices.Contains(d.Kinds, d.Model) {
+		d.Model = rep.Model // the one the agreement leads with
 	}
 	d.Opportunities = rep.Opportunities
 	for i, m := range rep.Models {
