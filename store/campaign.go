@@ -64,6 +64,9 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 			bad(ptr, "at most 200 characters")
 		}
 	}
+	if c.UTMCampaign == "" && (c.UTMSource != "" || c.UTMMedium != "") {
+		bad("/utm_campaign", "needed with utm_source or utm_medium: touches are matched by it")
+	}
 	if len(errs) > 0 {
 		slices.SortFunc(errs, func(x, y tandem.FieldError) int { return strings.Compare(x.Pointer, y.Pointer) })
 		return nil, &tandem.Error{Code: tandem.EInvalid, Message: errs[0].Pointer[1:] + ": " + errs[0].Detail, Fields: errs}
@@ -82,6 +85,9 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 			c.Name, c.Channel, c.Cost, c.Currency, optMicros(c.Start), optMicros(c.End), c.UTMCampaign, c.UTMSource, c.UTMMedium,
 			c.TrackEvent, micros(now)).Scan(&c.ID)
 	})
+	if uniqueViolation(err) {
+		return nil, tandem.Errorf(tandem.EConflict, "a campaign named %q exists already", c.Name)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create campaign: %w", err)
 	}
@@ -116,6 +122,10 @@ func (db *DB) AddCampaignMembers(ctx context.Context, campaignID int64, contacts
 		return invalid("/contacts", "at most 10,000 contacts a call")
 	}
 	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		// Serialized with ingest, whose merges move members and delete contacts.
+		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE id = $1`, campaignID).Scan(&n); err != nil {
 			return err
@@ -162,8 +172,11 @@ func pageUTM(properties, context []byte) utmTags {
 		if i := strings.IndexByte(s, '?'); i >= 0 {
 			s = s[i+1:]
 		}
-		q, err := url.ParseQuery(s)
-		if err == nil && q.Get("utm_campaign") != "" {
+		s, _, _ = strings.Cut(s, "#")
+		// A malformed parameter elsewhere in the query (50%off) must not lose the
+		// UTM tags: ParseQuery keeps what it could read.
+		q, _ := url.ParseQuery(s)
+		if q.Get("utm_campaign") != "" {
 			return utmTags{q.Get("utm_campaign"), q.Get("utm_source"), q.Get("utm_medium")}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,42 @@ func testAttribution(t *testing.T, db *store.DB) {
 		if got[model] != want {
 			t.Errorf("%s: %s, want %s", model, got[model], want)
 		}
+	}
+}
+
+// testCampaignMembershipSurvivesMerge puts a contact on a list, merges it into another,
+// and finds the touch on the survivor; a UTM link with a malformed neighbour and a
+// fragment still counts.
+func testCampaignMembershipSurvivesMerge(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	src := mustCreateSource(t, db)
+	list, err := db.CreateCampaign(ctx, &tandem.Campaign{Name: "Newsletter", Channel: "email", UTMCampaign: "spring"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateCampaign(ctx, &tandem.Campaign{Name: "Ads", Channel: "paid_search", UTMSource: "google"}); tandem.ErrorCode(err) != tandem.EInvalid {
+		t.Errorf("a source without a campaign: %v, want invalid", err)
+	}
+	mustIngest(t, db, at(identifyMessage(src, "", "anon-ada", map[string]any{"email": "ada@lumen.test"}), t0))
+	byEmail := mustContactByEmail(t, db, "ada@lumen.test")
+	if err := db.AddCampaignMembers(ctx, list.ID, []int64{byEmail.ID}); err != nil {
+		t.Fatal(err)
+	}
+	m := newMessage(src, tandem.TypePage, "ada", "")
+	m.Properties = json.RawMessage(`{"url":"https://acme.test/?utm_content=50%off&utm_campaign=spring#pricing"}`)
+	mustIngest(t, db, at(identifyMessage(src, "ada", "", map[string]any{"title": "VP"}), t0), at(m, t0.Add(time.Hour)))
+	// ada by user id, then ada's email: the two profiles are one person.
+	mustIngest(t, db, at(identifyMessage(src, "ada", "", map[string]any{"email": "ada@lumen.test"}), t0.Add(2*time.Hour)))
+	survivor := mustContactByUserID(t, db, "ada")
+	touches, err := db.ContactTouches(ctx, survivor.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var how []string
+	for _, tc := range touches {
+		how = append(how, tc.How)
+	}
+	if len(how) != 2 || !slices.Contains(how, "member") || !slices.Contains(how, "utm") {
+		t.Errorf("the merged person's touches = %v, want the list membership and the tagged page", how)
 	}
 }

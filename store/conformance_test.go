@@ -101,6 +101,7 @@ func TestConformance(t *testing.T) {
 		{"OpportunityMovesItsPeople", testOpportunityMovesItsPeople},
 		{"CampaignTouches", testCampaignTouches},
 		{"Attribution", testAttribution},
+		{"CampaignMembershipSurvivesMerge", testCampaignMembershipSurvivesMerge},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, tt := range tests {

@@ -628,7 +628,11 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		// A person on a deal stays on it, once.
 		`UPDATE opportunity_contacts SET contact_id = $1 WHERE contact_id = $2 AND NOT EXISTS
 			(SELECT 1 FROM opportunity_contacts o WHERE o.opportunity_id = opportunity_contacts.opportunity_id AND o.contact_id = $1)`,
-		`DELETE FROM opportunity_contacts WHERE contact_id = $2 AND $1 > 0`,
+		`DELETE FROM opportunity_contacts WHERE contact_id = $2 AND CAST($1 AS BIGINT) > 0`,
+		// So does a person on a campaign's list.
+		`UPDATE campaign_members SET contact_id = $1 WHERE contact_id = $2 AND NOT EXISTS
+			(SELECT 1 FROM campaign_members m WHERE m.campaign_id = campaign_members.campaign_id AND m.contact_id = $1)`,
+		`DELETE FROM campaign_members WHERE contact_id = $2 AND CAST($1 AS BIGINT) > 0`,
 		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,

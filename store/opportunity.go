@@ -53,8 +53,19 @@ func checkOpportunity(o *tandem.Opportunity) []tandem.FieldError {
 	if len(o.Currency) != 3 || strings.Trim(o.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		bad("/currency", "want an ISO 4217 code such as USD, got %q", o.Currency)
 	}
-	if len(o.Stage) > 100 || len(o.ExternalID) > 200 {
+	if len(o.Stage) > 100 {
 		bad("/stage", "at most 100 characters")
+	}
+	if len(o.ExternalID) > 200 {
+		bad("/external_id", "at most 200 characters")
+	}
+	if len(o.Owner) > 200 {
+		bad("/owner", "at most 200 characters")
+	}
+	for i, c := range o.Contacts {
+		if len(c.Role) > 200 {
+			bad(fmt.Sprintf("/contacts/%d/role", i), "at most 200 characters")
+		}
 	}
 	return errs
 }
@@ -192,7 +203,7 @@ func (db *DB) Opportunity(ctx context.Context, id int64) (*tandem.Opportunity, e
 // Opportunities lists deals by id, of one status and account when they are given.
 func (db *DB) Opportunities(ctx context.Context, status tandem.OpportunityStatus, accountID int64, p tandem.Page) ([]*tandem.Opportunity, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+opportunityColumns+` FROM opportunities
-		WHERE id > $1 AND ($2 = '' OR status = $2) AND ($3 = 0 OR account_id = $3) ORDER BY id LIMIT $4`,
+		WHERE id > $1 AND ($2 = '' OR status = $2) AND (CAST($3 AS BIGINT) = 0 OR account_id = CAST($3 AS BIGINT)) ORDER BY id LIMIT $4`,
 		p.After, string(status), accountID, limit(p))
 	if err != nil {
 		return nil, fmt.Errorf("opportunities: %w", err)
