@@ -13,6 +13,13 @@ import (
 	"tandem/notify"
 )
 
+// hookPath is the receiver's path, shaped as a Slack incoming webhook's: team, hook and,
+// last, the secret the URL carries, which errors must never show.
+const (
+	hookSecret = "s3cr3t-hook-token"
+	hookPath   = "/services/T0TEAM/B0HOOK/" + hookSecret
+)
+
 type slackMessage struct {
 	Text   string
 	Blocks []struct {
@@ -28,7 +35,7 @@ type slackMessage struct {
 func slackReceiver(tb testing.TB, got *slackMessage) *httptest.Server {
 	tb.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/services/T000/B000/XXXX" {
+		if r.URL.Path != hookPath {
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, "no_service")
 			return
@@ -83,7 +90,7 @@ func TestPostSlack(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got slackMessage
 			srv := slackReceiver(t, &got)
-			r := notify.PostSlack(context.Background(), srv.Client(), srv.URL+"/services/T000/B000/XXXX", tt.ev)
+			r := notify.PostSlack(context.Background(), srv.Client(), srv.URL+hookPath, tt.ev)
 			if r.Err != nil || r.Status != 200 || r.Response != "ok" {
 				t.Fatalf("got %+v, want 200 ok", r)
 			}
@@ -114,7 +121,7 @@ func TestPostSlackLimits(t *testing.T) {
 	ev := lead()
 	ev.Title = strings.Repeat("T", 200)
 	ev.Text = strings.Repeat("a", 2990) + "&&&&&&&&&&"
-	r := notify.PostSlack(context.Background(), nil, srv.URL+"/services/T000/B000/XXXX", ev)
+	r := notify.PostSlack(context.Background(), nil, srv.URL+hookPath, ev)
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
@@ -137,13 +144,13 @@ func TestPostSlackLimits(t *testing.T) {
 func TestPostSlackFailure(t *testing.T) {
 	var got slackMessage
 	srv := slackReceiver(t, &got)
-	r := notify.PostSlack(context.Background(), nil, srv.URL+"/services/T000/B000/wrong", lead())
+	r := notify.PostSlack(context.Background(), nil, srv.URL+"/services/T0TEAM/B0HOOK/wrong", lead())
 	if r.Status != 404 || r.Retry || r.Response != "no_service" || r.Err == nil {
 		t.Errorf("got %+v, want a 404 not to retry", r)
 	}
 	srv.Close()
-	r = notify.PostSlack(context.Background(), nil, srv.URL+"/services/T000/B000/XXXX", lead())
-	if r.Status != 0 || !r.Retry || r.Err == nil || strings.Contains(r.Err.Error(), "XXXX") {
+	r = notify.PostSlack(context.Background(), nil, srv.URL+hookPath, lead())
+	if r.Status != 0 || !r.Retry || r.Err == nil || strings.Contains(r.Err.Error(), hookSecret) {
 		t.Errorf("got %+v, want a network error to retry, without the URL", r)
 	}
 }
