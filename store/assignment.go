@@ -173,6 +173,9 @@ func (db *DB) moveContact(ctx context.Context, tx *sql.Tx, act *active, contactI
 	if db.scores != nil {
 		db.scores.forget(contactID)
 	}
+	if recycle {
+		db.recycled.Store(recycledSome)
+	}
 	q := `UPDATE contacts SET stage = $1, funnel_stage = $2, stage_at = $3 WHERE id = $4`
 	if recycle {
 		q = `UPDATE contacts SET stage = $1, funnel_stage = $2, stage_at = $3, score_eng = 0, score_caps = '{}', engaged_since = $3 WHERE id = $4`

@@ -321,7 +321,7 @@ func requestIn(ctx context.Context, q querier, id int64, lock string) (*tandem.R
 	return r, nil
 }
 
-// Requests lists requests, the soonest due first.
+// Requests lists requests in the order they were filed, the latest first with Newest.
 func (db *DB) Requests(ctx context.Context, f tandem.RequestFilter, p tandem.Page) ([]*tandem.Request, error) {
 	var (
 		where []string

@@ -521,7 +521,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	ids := slices.Sorted(maps.Keys(todo))
 	// A lead sales sent back earns engagement again from then: events dated before,
 	// arriving late or linked from its anonymous past, give no points.
-	since, err := engagedSinceOf(ctx, r.tx, r.db.dialect, ids)
+	since, err := r.db.engagedSince(ctx, r.tx, ids)
 	if err != nil {
 		return err
 	}
@@ -725,7 +725,37 @@ func near(x, y float64) bool {
 	return x == y || math.Abs(x-y) <= 1e-9*max(math.Abs(x), math.Abs(y))
 }
 
-// engagedSinceOf returns when the engagement of the recycled contacts among ids started
+// engagedSince returns when the engagement of the recycled contacts among ids started
+// again. Most stores never recycle anyone: where this process is the one ingester and
+// so the one that recycles (SQLite), one look at the index tells, until a recycle.
+func (db *DB) engagedSince(ctx context.Context, q querier, ids []int64) (map[int64]int64, error) {
+	if db.ids != nil {
+		switch db.recycled.Load() {
+		case recycledNone:
+			return nil, nil
+		case recycledUnknown:
+			var some bool
+			if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE engaged_since IS NOT NULL)`).Scan(&some); err != nil {
+				return nil, fmt.Errorf("recycled contacts: %w", err)
+			}
+			if !some {
+				db.recycled.CompareAndSwap(recycledUnknown, recycledNone)
+				return nil, nil
+			}
+			db.recycled.Store(recycledSome)
+		}
+	}
+	return engagedSinceOf(ctx, q, db.dialect, ids)
+}
+
+// What this process knows of recycled contacts; see engagedSince.
+const (
+	recycledUnknown int32 = iota
+	recycledNone
+	recycledSome
+)
+
+// engagedSinceOf reads when the engagement of the recycled contacts among ids started
 // again.
 func engagedSinceOf(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]int64, error) {
 	var out map[int64]int64

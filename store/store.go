@@ -43,8 +43,10 @@ type DB struct {
 	// Now is the clock. It is read once per transaction.
 	Now func() time.Time
 
-	ids    *idCache    // nil when other processes may write (PostgreSQL)
-	scores *scoreCache // nil when db.ids is
+	ids *idCache // nil when other processes may write (PostgreSQL)
+	// recycled is what this process knows of recycled contacts: see engagedSince.
+	recycled atomic.Int32
+	scores   *scoreCache // nil when db.ids is
 	// scoreGen counts transactions other than ingest that wrote scores; see scoreCache.
 	scoreGen atomic.Int64
 	// rescoreStretch is how many event ids a rescore's reader reads at a time.
