@@ -157,14 +157,20 @@ func byID[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(con
 }
 
 func (s *Server) acceptAssignment(w http.ResponseWriter, r *http.Request) {
-	s.salesAction(w, r, s.store.Accept)
+	withoutInput(s, w, r, func(ctx context.Context, id int64) (*tandem.Assignment, error) {
+		return s.store.Accept(ctx, id, actor(r))
+	})
 }
 
 func (s *Server) qualifyAssignment(w http.ResponseWriter, r *http.Request) {
-	s.salesAction(w, r, s.store.Qualify)
+	withoutInput(s, w, r, func(ctx context.Context, id int64) (*tandem.Assignment, error) {
+		return s.store.Qualify(ctx, id, actor(r))
+	})
 }
 
-func (s *Server) salesAction(w http.ResponseWriter, r *http.Request, act func(context.Context, int64, tandem.Actor) (*tandem.Assignment, error)) {
+// withoutInput answers an action on the {id} of the path that takes no input (the
+// body is empty or an empty object) with what act returns.
+func withoutInput[T any](s *Server, w http.ResponseWriter, r *http.Request, act func(ctx context.Context, id int64) (T, error)) {
 	id, err := pathID(r)
 	if err != nil {
 		s.problem(w, r, err)
@@ -177,12 +183,12 @@ func (s *Server) salesAction(w http.ResponseWriter, r *http.Request, act func(co
 			return
 		}
 	}
-	a, err := act(r.Context(), id, actor(r))
+	v, err := act(r.Context(), id)
 	if err != nil {
 		s.problem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) rejectAssignment(w http.ResponseWriter, r *http.Request) {

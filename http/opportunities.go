@@ -124,26 +124,10 @@ func (s *Server) updateOpportunity(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, o)
 }
 
-// winOpportunity closes a deal as won; the body is empty or an empty object.
 func (s *Server) winOpportunity(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if r.ContentLength > 0 {
-		var none struct{}
-		if err := decodeJSON(r, &none); err != nil {
-			s.problem(w, r, err)
-			return
-		}
-	}
-	o, err := s.store.WinOpportunity(r.Context(), id, actor(r))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
+	withoutInput(s, w, r, func(ctx context.Context, id int64) (*tandem.Opportunity, error) {
+		return s.store.WinOpportunity(ctx, id, actor(r))
+	})
 }
 
 func (s *Server) loseOpportunity(w http.ResponseWriter, r *http.Request) {

@@ -219,34 +219,15 @@ func (s *Server) triageRequest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startRequest(w http.ResponseWriter, r *http.Request) {
-	s.requestAction(w, r, s.store.StartRequest)
+	withoutInput(s, w, r, func(ctx context.Context, id int64) (*tandem.Request, error) {
+		return s.store.StartRequest(ctx, id, person(r))
+	})
 }
 
 func (s *Server) confirmRequest(w http.ResponseWriter, r *http.Request) {
-	s.requestAction(w, r, s.store.ConfirmRequest)
-}
-
-// requestAction runs a transition that takes no input: the body is empty or an empty
-// object.
-func (s *Server) requestAction(w http.ResponseWriter, r *http.Request, act func(context.Context, int64, tandem.Person) (*tandem.Request, error)) {
-	id, err := pathID(r)
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	if r.ContentLength > 0 {
-		var none struct{}
-		if err := decodeJSON(r, &none); err != nil {
-			s.problem(w, r, err)
-			return
-		}
-	}
-	req, err := act(r.Context(), id, person(r))
-	if err != nil {
-		s.problem(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, req)
+	withoutInput(s, w, r, func(ctx context.Context, id int64) (*tandem.Request, error) {
+		return s.store.ConfirmRequest(ctx, id, person(r))
+	})
 }
 
 func (s *Server) deliverRequest(w http.ResponseWriter, r *http.Request) {
