@@ -60,14 +60,7 @@ func (db *DB) Assignment(ctx context.Context, id int64) (*tandem.Assignment, err
 }
 
 func assignmentIn(ctx context.Context, q querier, id int64, lock string) (*tandem.Assignment, error) {
-	a, err := scanAssignment(q.QueryRowContext(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE id = $1`+lock, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tandem.Errorf(tandem.ENotFound, "assignment %d not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("assignment %d: %w", id, err)
-	}
-	return a, nil
+	return rowByID(ctx, q, "assignment", `SELECT `+assignmentColumns+` FROM assignments WHERE id = $1`, id, lock, scanAssignment)
 }
 
 // Assignments lists assignments sorted by the deadline still running on them, soonest

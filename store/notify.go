@@ -285,14 +285,7 @@ func channelsIn(ctx context.Context, q querier, onlyActive bool) ([]*tandem.Chan
 }
 
 func channelIn(ctx context.Context, q querier, id int64) (*tandem.Channel, error) {
-	c, err := scanChannel(q.QueryRowContext(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tandem.Errorf(tandem.ENotFound, "channel %d not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("channel %d: %w", id, err)
-	}
-	return c, nil
+	return rowByID(ctx, q, "channel", `SELECT `+channelColumns+` FROM channels WHERE id = $1`, id, "", scanChannel)
 }
 
 // NotificationTypes are the events a channel may take.

@@ -178,12 +178,9 @@ func (db *DB) dealAction(ctx context.Context, tx *sql.Tx, id int64, action strin
 
 // Opportunity returns one deal with its contacts.
 func (db *DB) Opportunity(ctx context.Context, id int64) (*tandem.Opportunity, error) {
-	o, err := scanOpportunity(db.read.QueryRowContext(ctx, `SELECT `+opportunityColumns+` FROM opportunities WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tandem.Errorf(tandem.ENotFound, "opportunity %d not found", id)
-	}
+	o, err := rowByID(ctx, db.read, "opportunity", `SELECT `+opportunityColumns+` FROM opportunities WHERE id = $1`, id, "", scanOpportunity)
 	if err != nil {
-		return nil, fmt.Errorf("opportunity %d: %w", id, err)
+		return nil, err
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT contact_id, role FROM opportunity_contacts WHERE opportunity_id = $1 ORDER BY contact_id`, id)
 	if err != nil {
@@ -226,10 +223,7 @@ func (db *DB) closeDeal(ctx context.Context, id int64, fn func(tx *sql.Tx, o *ta
 		if err := db.dialect.lockIngest(ctx, tx); err != nil {
 			return err
 		}
-		o, err := scanOpportunity(tx.QueryRowContext(ctx, `SELECT `+opportunityColumns+` FROM opportunities WHERE id = $1`+db.dialect.forUpdate(), id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return tandem.Errorf(tandem.ENotFound, "opportunity %d not found", id)
-		}
+		o, err := rowByID(ctx, tx, "opportunity", `SELECT `+opportunityColumns+` FROM opportunities WHERE id = $1`, id, db.dialect.forUpdate(), scanOpportunity)
 		if err != nil {
 			return err
 		}

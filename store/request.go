@@ -311,14 +311,7 @@ func (db *DB) Request(ctx context.Context, id int64) (*tandem.Request, error) {
 }
 
 func requestIn(ctx context.Context, q querier, id int64, lock string) (*tandem.Request, error) {
-	r, err := scanRequest(q.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = $1`+lock, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tandem.Errorf(tandem.ENotFound, "request %d not found", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("request %d: %w", id, err)
-	}
-	return r, nil
+	return rowByID(ctx, q, "request", `SELECT `+requestColumns+` FROM requests WHERE id = $1`, id, lock, scanRequest)
 }
 
 // Requests lists requests in the order they were filed, the latest first with Newest.

@@ -112,12 +112,9 @@ func uniqueViolation(err error) bool {
 
 // User returns one user with their coming out-of-office windows and routing teams.
 func (db *DB) User(ctx context.Context, id int64) (*tandem.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tandem.Errorf(tandem.ENotFound, "user %d not found", id)
-	}
+	u, err := rowByID(ctx, db.read, "user", `SELECT `+userColumns+` FROM users WHERE id = $1`, id, "", scanUser)
 	if err != nil {
-		return nil, fmt.Errorf("user %d: %w", id, err)
+		return nil, err
 	}
 	if err := db.withAway(ctx, []*tandem.User{u}); err != nil {
 		return nil, err
@@ -198,10 +195,7 @@ func (db *DB) withAway(ctx context.Context, users []*tandem.User) error {
 // UpdateUser changes the fields of c that are set.
 func (db *DB) UpdateUser(ctx context.Context, id int64, c tandem.UserChange) (*tandem.User, error) {
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return tandem.Errorf(tandem.ENotFound, "user %d not found", id)
-		}
+		u, err := rowByID(ctx, tx, "user", `SELECT `+userColumns+` FROM users WHERE id = $1`, id, "", scanUser)
 		if err != nil {
 			return err
 		}
