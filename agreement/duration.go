@@ -63,3 +63,25 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// FormatDuration writes d as ParseDuration reads it, in days, hours, minutes and
+// seconds: 180d, 1d12h, 90s; zero is "0". Weeks are written as days.
+func FormatDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit byte
+		size time.Duration
+	}{{'d', 24 * time.Hour}, {'h', time.Hour}, {'m', time.Minute}, {'s', time.Second}} {
+		if n := d / u.size; n > 0 {
+			fmt.Fprintf(&b, "%d%c", n, u.unit)
+			d -= n * u.size
+		}
+	}
+	if b.Len() == 0 {
+		return "0"
+	}
+	return b.String()
+}

@@ -44,3 +44,25 @@ func TestParseDuration(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0"},
+		{180 * 24 * time.Hour, "180d"},
+		{36 * time.Hour, "1d12h"},
+		{90 * time.Second, "1m30s"},
+		{2 * 7 * 24 * time.Hour, "14d"},
+		{time.Millisecond, "0"},
+	} {
+		got := FormatDuration(tc.d)
+		if got != tc.want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+		if back, err := ParseDuration(got); err != nil || back != tc.d.Truncate(time.Second) {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", got, back, err, tc.d.Truncate(time.Second))
+		}
+	}
+}

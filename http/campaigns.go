@@ -1,12 +1,15 @@
 package http
 
 import (
+	"strings"
+
 	"net/http"
 	"strconv"
 	"time"
 
 	"tandem"
 	"tandem/agreement"
+	"tandem/store"
 )
 
 // The campaigns API: marketing's efforts, and the touches they made on each contact.
@@ -70,7 +73,8 @@ func (s *Server) contactTouches(w http.ResponseWriter, r *http.Request) {
 }
 
 // attributionReport answers revenue, pipeline and won deals by campaign and channel
-// under every model, with the cutoff (created or closed) and lookback (e.g. 90d) given.
+// under every model, with the cutoff (created or closed), lookback (e.g. 90d) and
+// currency given.
 func (s *Server) attributionReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var lookback time.Duration
@@ -87,7 +91,12 @@ func (s *Server) attributionReport(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, tandem.Errorf(tandem.EInvalid, "cutoff: want created or closed, got %q", cutoff))
 		return
 	}
-	rep, err := s.store.Attribution(r.Context(), cutoff, lookback)
+	currency := strings.ToUpper(q.Get("currency"))
+	if currency != "" && (len(currency) != 3 || strings.Trim(currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
+		s.problem(w, r, tandem.Errorf(tandem.EInvalid, "currency: want an ISO 4217 code such as USD, got %q", q.Get("currency")))
+		return
+	}
+	rep, err := s.store.Attribution(r.Context(), store.AttributionQuery{Cutoff: cutoff, Lookback: lookback, Currency: currency})
 	if err != nil {
 		s.problem(w, r, err)
 		return

@@ -28,7 +28,7 @@ type Store interface {
 	tandem.HandoffService
 	tandem.CampaignService
 	// Attribution credits open and won deals to campaigns under every model.
-	Attribution(ctx context.Context, cutoff string, lookback time.Duration) (*store.AttributionReport, error)
+	Attribution(ctx context.Context, q store.AttributionQuery) (*store.AttributionReport, error)
 	tandem.RequestService
 	tandem.OpportunityService
 	// RequestTypes returns the active agreement's request types with their turnaround.

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -14,9 +17,9 @@ import (
 // AttributionKinds are the models the attribution report shows side by side.
 var AttributionKinds = attribution.Kinds
 
-// CampaignCredit is what one campaign is credited with under one model.
+// CampaignCredit is what one campaign, or one channel, is credited with under one model.
 type CampaignCredit struct {
-	Campaign string  `json:"campaign"`
+	Campaign string  `json:"campaign,omitempty"`
 	Channel  string  `json:"channel"`
 	Cost     float64 `json:"cost"`
 	// Revenue is the credited amount of won deals, Pipeline of open ones; Deals the
@@ -24,7 +27,8 @@ type CampaignCredit struct {
 	Revenue  float64 `json:"revenue"`
 	Pipeline float64 `json:"pipeline"`
 	Deals    float64 `json:"deals"`
-	// ROI is (Revenue − Cost) / Cost; nil without a cost.
+	// ROI is (Revenue − Cost) / Cost; nil without a cost, or with a cost in another
+	// currency than the report's.
 	ROI *float64 `json:"roi"`
 }
 
@@ -35,22 +39,44 @@ type AttributionModel struct {
 	Channels  []CampaignCredit `json:"channels"`
 }
 
+// CurrencyDeals counts the open and won deals in one currency.
+type CurrencyDeals struct {
+	Currency string `json:"currency"`
+	Deals    int    `json:"deals"`
+}
+
 // AttributionReport is revenue, pipeline and won deals by campaign and channel under
-// each model, side by side. Amounts are added as they are, whatever their currency.
+// each model, side by side, in one currency: amounts in different currencies are never
+// added together.
 type AttributionReport struct {
 	// Model is the one the agreement leads with; Cutoff and Lookback what counted.
-	Model         attribution.Kind   `json:"model"`
-	Cutoff        string             `json:"cutoff"`
-	Lookback      string             `json:"lookback"`
+	Model    attribution.Kind `json:"model"`
+	Cutoff   string           `json:"cutoff"`
+	Lookback string           `json:"lookback"`
+	// Currency is the report's; Opportunities the open and won deals in it, credited.
+	// Currencies lists every currency of open and won deals, so a reader sees what
+	// another currency's report would hold.
+	Currency      string             `json:"currency"`
 	Opportunities int                `json:"opportunities"`
+	Currencies    []CurrencyDeals    `json:"currencies"`
 	Models        []AttributionModel `json:"models"`
 }
 
-// Attribution credits every opportunity that is open or won to the campaigns that
-// touched its contacts, under every model with the active agreement's weights (the
-// defaults without one): touches before the deal's creation or close count (cutoff; the
-// agreement's when empty), within lookback (the agreement's when zero).
-func (db *DB) Attribution(ctx context.Context, cutoff string, lookback time.Duration) (*AttributionReport, error) {
+// AttributionQuery is what an attribution report counts. Zero fields take the active
+// agreement's terms; an empty Currency the currency most deals are in.
+type AttributionQuery struct {
+	Cutoff   string
+	Lookback time.Duration
+	Currency string
+}
+
+// Attribution credits every opportunity that is open or won, in one currency, to the
+// campaigns that touched its contacts, under every model with the active agreement's
+// weights (the defaults without one): touches before the deal's creation or close count
+// (the cutoff), within the lookback. A deal's lead creation milestone is when the first
+// of its people became a lead. It reads the deals, their people and their touch marks
+// in a few queries, whatever the number of deals.
+func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*AttributionReport, error) {
 	campaigns, err := campaignsIn(ctx, db.read)
 	if err != nil {
 		return nil, err
@@ -61,81 +87,91 @@ func (db *DB) Attribution(ctx context.Context, cutoff string, lookback time.Dura
 	} else if act != nil {
 		terms = act.agreement.Attribution
 	}
-	if cutoff == "" {
-		cutoff = terms.Cutoff
+	if aq.Cutoff == "" {
+		aq.Cutoff = terms.Cutoff
 	}
-	if lookback == 0 {
-		lookback = terms.Lookback
+	if aq.Lookback == 0 {
+		aq.Lookback = terms.Lookback
 	}
 	models := make([]attribution.Model, len(AttributionKinds))
 	for i, k := range AttributionKinds {
 		models[i] = terms.Models[k]
-		models[i].Cutoff, models[i].Lookback = cutoff, lookback
+		models[i].Cutoff, models[i].Lookback = aq.Cutoff, aq.Lookback
 		if err := models[i].Validate(); err != nil {
 			return nil, tandem.Errorf(tandem.EInvalid, "%v", err)
 		}
 	}
+	deals, rep, err := db.attributedDeals(ctx, aq.Currency)
+	if err != nil {
+		return nil, err
+	}
+	rep.Model, rep.Cutoff, rep.Lookback = terms.Model, aq.Cutoff, agreement.FormatDuration(aq.Lookback)
+
+	// Whose touches count: the people on open and won deals.
+	people := map[int64][]*attributedDeal{}
+	rows, err := db.read.QueryContext(ctx, `SELECT opportunity_id, contact_id FROM opportunity_contacts`)
+	if err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var deal, contact int64
+		if err := rows.Scan(&deal, &contact); err != nil {
+			return nil, fmt.Errorf("attribution: %w", err)
+		}
+		if d := deals[deal]; d != nil {
+			people[contact] = append(people[contact], d)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
+	}
+	onDeals := func(col string) (string, []any) {
+		return col + ` IN (SELECT oc.contact_id FROM opportunity_contacts oc JOIN opportunities o ON o.id = oc.opportunity_id
+			WHERE o.status <> 'lost')`, nil
+	}
+	err = contactTouches(ctx, db.read, newTouchMatcher(campaigns), onDeals, func(contact int64, t tandem.CampaignTouch) {
+		for _, d := range people[contact] {
+			d.journey.Touches = append(d.journey.Touches, attribution.Touch{Campaign: t.Campaign, At: t.At})
+		}
+	}, func(contact int64, at time.Time) {
+		for _, d := range people[contact] {
+			if d.journey.LeadAt.IsZero() || at.Before(d.journey.LeadAt) {
+				d.journey.LeadAt = at
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
+	}
+
 	type sums struct{ revenue, pipeline, deals float64 }
 	credit := make([]map[string]*sums, len(models))
 	for i := range credit {
 		credit[i] = map[string]*sums{}
 	}
-	rep := &AttributionReport{Model: terms.Model, Cutoff: cutoff, Lookback: lookback.String()}
-	p := tandem.Page{Limit: 1000}
-	for {
-		deals, err := db.Opportunities(ctx, "", 0, p)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range deals {
-			if o.Status == tandem.OpportunityLost {
-				continue
-			}
-			full, err := db.Opportunity(ctx, o.ID)
-			if err != nil {
-				return nil, err
-			}
-			j := attribution.Journey{CreatedAt: o.CreatedAt, Amount: o.Amount}
-			if o.ClosedAt != nil {
-				j.ClosedAt = *o.ClosedAt
-			}
-			for _, person := range full.Contacts {
-				c, err := db.Contact(ctx, person.ContactID)
-				if err != nil {
-					return nil, err
+	for _, d := range deals {
+		for i, m := range models {
+			for name, share := range attribution.Credit(m, d.journey) {
+				s := credit[i][name]
+				if s == nil {
+					s = &sums{}
+					credit[i][name] = s
 				}
-				if j.LeadAt.IsZero() || c.CreatedAt.Before(j.LeadAt) {
-					j.LeadAt = c.CreatedAt
-				}
-				touches, err := db.ContactTouches(ctx, person.ContactID)
-				if err != nil {
-					return nil, err
-				}
-				for _, t := range touches {
-					j.Touches = append(j.Touches, attribution.Touch{Campaign: t.Campaign, At: t.At})
-				}
-			}
-			rep.Opportunities++
-			for i, m := range models {
-				for name, share := range attribution.Credit(m, j) {
-					s := credit[i][name]
-					if s == nil {
-						s = &sums{}
-						credit[i][name] = s
-					}
-					if o.Status == tandem.OpportunityWon {
-						s.revenue += share * o.Amount
-						s.deals += share
-					} else {
-						s.pipeline += share * o.Amount
-					}
+				if d.won {
+					s.revenue += share * d.journey.Amount
+					s.deals += share
+				} else {
+					s.pipeline += share * d.journey.Amount
 				}
 			}
 		}
-		if len(deals) < p.Limit {
-			break
+	}
+	roi := func(c *CampaignCredit, currency string) {
+		if c.Cost > 0 && currency == rep.Currency {
+			r := (c.Revenue - c.Cost) / c.Cost
+			c.ROI = &r
 		}
-		p.After = deals[len(deals)-1].ID
 	}
 	for i, m := range models {
 		am := AttributionModel{Model: m.Kind, Campaigns: []CampaignCredit{}, Channels: []CampaignCredit{}}
@@ -145,30 +181,83 @@ func (db *DB) Attribution(ctx context.Context, cutoff string, lookback time.Dura
 			if s := credit[i][c.Name]; s != nil {
 				cc.Revenue, cc.Pipeline, cc.Deals = s.revenue, s.pipeline, s.deals
 			}
-			if c.Cost > 0 {
-				roi := (cc.Revenue - c.Cost) / c.Cost
-				cc.ROI = &roi
-			}
+			roi(&cc, c.Currency)
 			am.Campaigns = append(am.Campaigns, cc)
 			ch := channels[c.Channel]
 			if ch == nil {
 				ch = &CampaignCredit{Channel: c.Channel}
 				channels[c.Channel] = ch
 			}
-			ch.Cost += cc.Cost
+			if c.Currency == rep.Currency {
+				ch.Cost += cc.Cost
+			}
 			ch.Revenue += cc.Revenue
 			ch.Pipeline += cc.Pipeline
 			ch.Deals += cc.Deals
 		}
 		for _, ch := range channels {
-			if ch.Cost > 0 {
-				roi := (ch.Revenue - ch.Cost) / ch.Cost
-				ch.ROI = &roi
-			}
+			roi(ch, rep.Currency)
 			am.Channels = append(am.Channels, *ch)
 		}
 		slices.SortFunc(am.Channels, func(x, y CampaignCredit) int { return strings.Compare(x.Channel, y.Channel) })
 		rep.Models = append(rep.Models, am)
 	}
 	return rep, nil
+}
+
+// attributedDeal is an open or won deal and its journey as attribution reads it.
+type attributedDeal struct {
+	journey attribution.Journey
+	won     bool
+}
+
+// attributedDeals reads the open and won deals in currency, or in the currency most of
+// them are in when it is empty, by id; and a report that says which currencies there are.
+func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*attributedDeal, *AttributionReport, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, amount, currency, status, created_at, closed_at FROM opportunities
+		WHERE status <> 'lost'`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("attribution: %w", err)
+	}
+	defer rows.Close()
+	byCurrency := map[string]map[int64]*attributedDeal{}
+	for rows.Next() {
+		var (
+			id, created int64
+			closed      sql.NullInt64
+			cur         string
+			status      tandem.OpportunityStatus
+			d           attributedDeal
+		)
+		if err := rows.Scan(&id, &d.journey.Amount, &cur, &status, &created, &closed); err != nil {
+			return nil, nil, fmt.Errorf("attribution: %w", err)
+		}
+		d.journey.CreatedAt, d.won = fromMicros(created), status == tandem.OpportunityWon
+		if closed.Valid {
+			d.journey.ClosedAt = fromMicros(closed.Int64)
+		}
+		if byCurrency[cur] == nil {
+			byCurrency[cur] = map[int64]*attributedDeal{}
+		}
+		byCurrency[cur][id] = &d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("attribution: %w", err)
+	}
+	rep := &AttributionReport{Currencies: []CurrencyDeals{}, Currency: strings.ToUpper(currency)}
+	for cur, deals := range byCurrency {
+		rep.Currencies = append(rep.Currencies, CurrencyDeals{Currency: cur, Deals: len(deals)})
+	}
+	slices.SortFunc(rep.Currencies, func(x, y CurrencyDeals) int {
+		return cmp.Or(cmp.Compare(y.Deals, x.Deals), strings.Compare(x.Currency, y.Currency))
+	})
+	if rep.Currency == "" {
+		rep.Currency = "USD"
+		if len(rep.Currencies) > 0 {
+			rep.Currency = rep.Currencies[0].Currency
+		}
+	}
+	deals := byCurrency[rep.Currency]
+	rep.Opportunities = len(deals)
+	return deals, rep, nil
 }

@@ -72,6 +72,15 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 		return nil, &tandem.Error{Code: tandem.EInvalid, Message: errs[0].Pointer[1:] + ": " + errs[0].Detail, Fields: errs}
 	}
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		if c.TrackEvent != "" {
+			// Its earlier events become touches: serialized with ingest, none slips between.
+			if err := db.dialect.lockIngest(ctx, tx); err != nil {
+				return err
+			}
+			if err := markTrackEvent(ctx, tx, c.TrackEvent); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE name = $1`, c.Name).Scan(&n); err != nil {
 			return err
@@ -183,6 +192,102 @@ func pageUTM(properties, context []byte) utmTags {
 	return utmTags{}
 }
 
+// touchMatcher finds the campaign a touch mark is a touch of.
+type touchMatcher struct {
+	campaigns []*tandem.Campaign
+	byEvent   map[string]*tandem.Campaign
+}
+
+func newTouchMatcher(campaigns []*tandem.Campaign) *touchMatcher {
+	m := &touchMatcher{campaigns: campaigns, byEvent: map[string]*tandem.Campaign{}}
+	for _, c := range campaigns {
+		if c.TrackEvent != "" && m.byEvent[c.TrackEvent] == nil {
+			m.byEvent[c.TrackEvent] = c
+		}
+	}
+	return m
+}
+
+// match returns the campaign of a mark, or nil.
+func (m *touchMatcher) match(kind, tag, source, medium string) *tandem.Campaign {
+	if kind == "event" {
+		return m.byEvent[tag]
+	}
+	return matchUTM(m.campaigns, utmTags{tag, source, medium})
+}
+
+// contactTouches reads the campaign touches of the contacts where(column) selects from
+// their marks and list memberships, and calls touch with each, oldest first for each
+// contact, and lead, when not nil, with when each became a lead.
+func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any),
+	touch func(contactID int64, t tandem.CampaignTouch), lead func(contactID int64, at time.Time)) error {
+	byContact := map[int64][]tandem.CampaignTouch{}
+	var order []int64
+	add := func(id int64, t tandem.CampaignTouch) {
+		if byContact[id] == nil {
+			order = append(order, id)
+		}
+		byContact[id] = append(byContact[id], t)
+	}
+	cond, args := where("contact_id")
+	rows, err := q.QueryContext(ctx, `SELECT contact_id, at, kind, tag, source, medium FROM touch_marks WHERE `+cond+` ORDER BY contact_id, at, id`, args...)
+	if err != nil {
+		return fmt.Errorf("touches: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id, at                    int64
+			kind, tag, source, medium string
+		)
+		if err := rows.Scan(&id, &at, &kind, &tag, &source, &medium); err != nil {
+			return fmt.Errorf("touches: %w", err)
+		}
+		if kind == "lead" {
+			if lead != nil {
+				lead(id, fromMicros(at))
+			}
+			continue
+		}
+		if c := m.match(kind, tag, source, medium); c != nil {
+			add(id, tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: kind})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("touches: %w", err)
+	}
+	cond, args = where("m.contact_id")
+	members, err := q.QueryContext(ctx, `SELECT m.contact_id, c.id, c.name, c.channel, m.added_at FROM campaign_members m
+		JOIN campaigns c ON c.id = m.campaign_id WHERE `+cond, args...)
+	if err != nil {
+		return fmt.Errorf("touches: %w", err)
+	}
+	defer members.Close()
+	for members.Next() {
+		var (
+			id, at int64
+			t      tandem.CampaignTouch
+		)
+		if err := members.Scan(&id, &t.CampaignID, &t.Campaign, &t.Channel, &at); err != nil {
+			return fmt.Errorf("touches: %w", err)
+		}
+		t.At, t.How = fromMicros(at), "member"
+		add(id, t)
+	}
+	if err := members.Err(); err != nil {
+		return fmt.Errorf("touches: %w", err)
+	}
+	for _, id := range order {
+		list := byContact[id]
+		// Marks of one contact at one instant keep the order they were stored in.
+		slices.SortStableFunc(list, func(x, y tandem.CampaignTouch) int { return x.At.Compare(y.At) })
+		for _, t := range list {
+			touch(id, t)
+		}
+	}
+	return nil
+}
+
 // match returns the campaign UTM tags name, or nil.
 func matchUTM(campaigns []*tandem.Campaign, t utmTags) *tandem.Campaign {
 	if t.campaign == "" {
@@ -215,63 +320,12 @@ func (db *DB) ContactTouches(ctx context.Context, contactID int64) ([]tandem.Cam
 		return nil, err
 	}
 	touches := []tandem.CampaignTouch{}
-	if len(campaigns) == 0 {
-		return touches, nil
-	}
-	byEvent := map[string]*tandem.Campaign{}
-	for _, c := range campaigns {
-		if c.TrackEvent != "" {
-			byEvent[c.TrackEvent] = c
-		}
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT type, event, properties, context, timestamp FROM events
-		WHERE contact_id = $1 AND type IN ('page', 'track') ORDER BY timestamp, id`, canonical)
-	if err != nil {
-		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			typ, event     string
-			props, context []byte
-			at             int64
-		)
-		if err := rows.Scan(&typ, &event, &props, &context, &at); err != nil {
-			return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
-		}
-		var c *tandem.Campaign
-		how := "utm"
-		if typ == tandem.TypeTrack {
-			c, how = byEvent[event], "event"
-		}
-		if c == nil {
-			c = matchUTM(campaigns, pageUTM(props, context))
-			how = "utm"
-		}
-		if c != nil {
-			touches = append(touches, tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: how})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	members, err := db.read.QueryContext(ctx, `SELECT c.id, c.name, c.channel, m.added_at FROM campaign_members m JOIN campaigns c ON c.id = m.campaign_id
-		WHERE m.contact_id = $1`, canonical)
-	if err != nil {
-		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
-	}
-	defer members.Close()
-	for members.Next() {
-		var (
-			t  tandem.CampaignTouch
-			at int64
-		)
-		if err := members.Scan(&t.CampaignID, &t.Campaign, &t.Channel, &at); err != nil {
-			return nil, err
-		}
-		t.At, t.How = fromMicros(at), "member"
+	one := func(col string) (string, []any) { return col + ` = $1`, []any{canonical} }
+	err = contactTouches(ctx, db.read, newTouchMatcher(campaigns), one, func(_ int64, t tandem.CampaignTouch) {
 		touches = append(touches, t)
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
 	}
-	slices.SortStableFunc(touches, func(x, y tandem.CampaignTouch) int { return x.At.Compare(y.At) })
-	return touches, members.Err()
+	return touches, nil
 }

@@ -121,7 +121,7 @@ func testAttribution(t *testing.T, db *store.DB) {
 		Contacts: []tandem.OpportunityPerson{{ContactID: bob.ID}}}, rep); err != nil {
 		t.Fatal(err)
 	}
-	r, err := db.Attribution(ctx, "", 0)
+	r, err := db.Attribution(ctx, store.AttributionQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,5 +186,144 @@ func testCampaignMembershipSurvivesMerge(t *testing.T, db *store.DB) {
 	}
 	if len(how) != 2 || !slices.Contains(how, "member") || !slices.Contains(how, "utm") {
 		t.Errorf("the merged person's touches = %v, want the list membership and the tagged page", how)
+	}
+}
+
+// testTouchesFromEarlierEvents finds touches in events stored before their campaign
+// existed, in a visitor's views from before they identified, and again after the marks
+// are rebuilt from the events as an upgraded store does; and dates the lead creation
+// milestone by the message that made the person known.
+func testTouchesFromEarlierEvents(t *testing.T, db *store.DB) {
+	mustActivate(t, db, dealTerms)
+	ctx := context.Background()
+	src := mustCreateSource(t, db)
+	day := func(n int) time.Time { return t0.Add(time.Duration(n) * 24 * time.Hour) }
+	ad := newMessage(src, tandem.TypePage, "", "anon-ada")
+	ad.Context = json.RawMessage(`{"campaign":{"name":"Demo","source":"google","medium":"cpc"}}`)
+	mustIngest(t, db,
+		at(ad, day(0)),
+		at(trackMessage(src, "", "anon-ada", "Referral Signup"), day(1)),
+		at(identifyMessage(src, "ada", "anon-ada", map[string]any{"email": "ada@lumen.test"}), day(2)),
+		at(trackMessage(src, "ada", "", "Webinar Joined"), day(3)))
+	for _, c := range []tandem.Campaign{
+		{Name: "Demo ads", Channel: "paid_search", UTMCampaign: "demo", UTMSource: "google"},
+		{Name: "Partners", Channel: "referral", TrackEvent: "Referral Signup"},
+		{Name: "Webinar", Channel: "webinar", TrackEvent: "Webinar Joined"},
+	} {
+		if _, err := db.CreateCampaign(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ada := mustContactByUserID(t, db, "ada")
+	touches := func() string {
+		t.Helper()
+		list, err := db.ContactTouches(ctx, ada.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, tc := range list {
+			got = append(got, fmt.Sprintf("%s by %s on day %d", tc.Campaign, tc.How, int(tc.At.Sub(t0).Hours()/24)))
+		}
+		return strings.Join(got, ", ")
+	}
+	const want = "Demo ads by utm on day 0, Partners by event on day 1, Webinar by event on day 3"
+	if got := touches(); got != want {
+		t.Errorf("touches = %s\nwant %s", got, want)
+	}
+
+	// W-shaped: first touch, lead creation (the last touch at or before the identify on
+	// day 2: Partners), opportunity creation (the last before day 5: Webinar) 30 each,
+	// the remaining 10 to the touches between, of which there are none, so it is shared
+	// by all three.
+	db.Now = func() time.Time { return day(5) }
+	if _, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: "Lumen", Amount: 900, Currency: "USD",
+		Contacts: []tandem.OpportunityPerson{{ContactID: ada.ID}}}, rep); err != nil {
+		t.Fatal(err)
+	}
+	credit := func() string {
+		t.Helper()
+		r, err := db.Attribution(ctx, store.AttributionQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Models {
+			if m.Model != "w_shaped" {
+				continue
+			}
+			var parts []string
+			for _, c := range m.Campaigns {
+				parts = append(parts, fmt.Sprintf("%s %.0f", c.Campaign, c.Pipeline))
+			}
+			return strings.Join(parts, ", ")
+		}
+		return ""
+	}
+	const wantCredit = "Demo ads 300, Partners 300, Webinar 300"
+	if got := credit(); got != wantCredit {
+		t.Errorf("w_shaped pipeline = %s, want %s", got, wantCredit)
+	}
+
+	if err := db.ForgetTouchMarks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := touches(); got != want {
+		t.Errorf("after the marks were rebuilt, touches = %s\nwant %s", got, want)
+	}
+	if got := credit(); got != wantCredit {
+		t.Errorf("after the marks were rebuilt, w_shaped pipeline = %s, want %s", got, wantCredit)
+	}
+}
+
+// testAttributionByCurrency never adds amounts of different currencies: the report is
+// in the currency most deals are in unless asked for another, and lists them all.
+func testAttributionByCurrency(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	src := mustCreateSource(t, db)
+	if _, err := db.CreateCampaign(ctx, &tandem.Campaign{Name: "Ads", Channel: "paid_search", UTMCampaign: "ads", Cost: 100, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	m := newMessage(src, tandem.TypePage, "ada", "")
+	m.Properties = json.RawMessage(`{"url":"https://acme.test/?utm_campaign=ads"}`)
+	mustIngest(t, db, at(identifyMessage(src, "ada", "", map[string]any{"email": "ada@lumen.test"}), t0), at(m, t0.Add(time.Hour)))
+	ada := mustContactByUserID(t, db, "ada")
+	db.Now = func() time.Time { return t0.Add(24 * time.Hour) }
+	for _, d := range []struct {
+		amount   float64
+		currency string
+	}{{1000, "USD"}, {2000, "USD"}, {500, "EUR"}} {
+		o, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: fmt.Sprint(d), Amount: d.amount, Currency: d.currency,
+			Contacts: []tandem.OpportunityPerson{{ContactID: ada.ID}}}, rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.WinOpportunity(ctx, o.ID, rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		currency, want string
+	}{
+		// The campaign's cost is in euros: no ROI against dollars.
+		{"", "USD: 2 deals, revenue 3000, roi none; currencies [{USD 2} {EUR 1}]"},
+		{"eur", "EUR: 1 deals, revenue 500, roi 4.0; currencies [{USD 2} {EUR 1}]"},
+		{"GBP", "GBP: 0 deals, revenue 0, roi none; currencies [{USD 2} {EUR 1}]"},
+	} {
+		r, err := db.Attribution(ctx, store.AttributionQuery{Currency: tc.currency})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := r.Models[0].Campaigns[0]
+		roi := "none"
+		if c.ROI != nil {
+			roi = fmt.Sprintf("%.1f", *c.ROI)
+		}
+		got := fmt.Sprintf("%s: %d deals, revenue %.0f, roi %s; currencies %v", r.Currency, r.Opportunities, c.Revenue, roi, r.Currencies)
+		if got != tc.want {
+			t.Errorf("currency %q: %s\nwant %s", tc.currency, got, tc.want)
+		}
 	}
 }

@@ -101,6 +101,8 @@ func TestConformance(t *testing.T) {
 		{"OpportunityMovesItsPeople", testOpportunityMovesItsPeople},
 		{"CampaignTouches", testCampaignTouches},
 		{"Attribution", testAttribution},
+		{"TouchesFromEarlierEvents", testTouchesFromEarlierEvents},
+		{"AttributionByCurrency", testAttributionByCurrency},
 		{"CampaignMembershipSurvivesMerge", testCampaignMembershipSurvivesMerge},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {

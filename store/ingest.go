@@ -103,6 +103,9 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 				out[at[j]] = tandem.Stored
 			}
 		}
+		if err := r.markTouches(ctx, insert, stored); err != nil {
+			return err
+		}
 		return r.score(ctx, insert, stored)
 	})
 	if err != nil {
@@ -143,8 +146,9 @@ type resolver struct {
 
 	// act is the active agreement, nil if none is: what scoring needs to know.
 	act *active
-	// created are the contacts created in this transaction.
-	created []int64
+	// created are the contacts created in this transaction, createdAt the times of the
+	// messages that made them: when each person became a lead.
+	created, createdAt []int64
 	// linked are the earlier events of visitors that identified in this transaction,
 	// which now count for their contacts.
 	linked []*scoredEvent
@@ -369,7 +373,7 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 		}
 	}
 	if target == 0 {
-		if target, err = r.createContact(ctx); err != nil {
+		if target, err = r.createContact(ctx, m); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -460,7 +464,7 @@ func (r *resolver) alias(ctx context.Context, m *tandem.Message) (int64, error) 
 			return 0, err
 		}
 	case target == 0:
-		if target, err = r.createContact(ctx); err != nil {
+		if target, err = r.createContact(ctx, m); err != nil {
 			return 0, err
 		}
 		if target, err = r.claim(ctx, "user", m.UserID, target, r.users); err != nil {
@@ -552,7 +556,8 @@ func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error 
 	return nil
 }
 
-func (r *resolver) createContact(ctx context.Context) (int64, error) {
+// createContact makes the contact m is the first message of.
+func (r *resolver) createContact(ctx context.Context, m *tandem.Message) (int64, error) {
 	var id int64
 	err := r.tx.QueryRowContext(ctx, `INSERT INTO contacts (created_at, updated_at) VALUES ($1, $1) RETURNING id`, r.now).Scan(&id)
 	if err != nil {
@@ -560,6 +565,7 @@ func (r *resolver) createContact(ctx context.Context) (int64, error) {
 	}
 	r.contacts[id] = &contactState{traits: map[string]any{}}
 	r.created = append(r.created, id)
+	r.createdAt = append(r.createdAt, micros(m.Timestamp))
 	return id, nil
 }
 
@@ -636,6 +642,7 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,
+		`UPDATE touch_marks SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE contact_merges SET into_id = $1 WHERE into_id = $2`,
 	} {
 		if _, err := r.tx.ExecContext(ctx, q, survivor, loser); err != nil {

@@ -24,6 +24,8 @@ type attributionData struct {
 	Kinds         []attribution.Kind
 	Model         attribution.Kind
 	Cutoff        string
+	Currency      string
+	Currencies    []store.CurrencyDeals
 	Opportunities int
 	Rows          []attributionRow
 	Figure        figure
@@ -38,12 +40,12 @@ func (a *App) attributionPage(w http.ResponseWriter, r *http.Request) {
 	if d.Cutoff != "closed" && d.Cutoff != "created" {
 		d.Cutoff = "" // the agreement's
 	}
-	rep, err := a.store.Attribution(r.Context(), d.Cutoff, 0)
+	rep, err := a.store.Attribution(r.Context(), store.AttributionQuery{Cutoff: d.Cutoff, Currency: currencyParam(q.Get("currency"))})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	d.Cutoff = rep.Cutoff
+	d.Cutoff, d.Currency, d.Currencies = rep.Cutoff, rep.Currency, rep.Currencies
 	if !slices.Contains(d.Kinds, d.Model) {
 		d.Model = rep.Model // the one the agreement leads with
 	}
@@ -58,8 +60,8 @@ func (a *App) attributionPage(w http.ResponseWriter, r *http.Request) {
 		if m.Model != d.Model {
 			continue
 		}
-		data := chart.Data{Title: fmt.Sprintf("Revenue and pipeline by campaign, %s", strings.ReplaceAll(string(m.Model), "_", " ")), Unit: "amount",
-			Desc: fmt.Sprintf("What the %d open and won deals are credited to each campaign under the %s model.", rep.Opportunities, m.Model)}
+		data := chart.Data{Title: fmt.Sprintf("Revenue and pipeline by campaign, %s", strings.ReplaceAll(string(m.Model), "_", " ")), Unit: rep.Currency,
+			Desc: fmt.Sprintf("What the %d open and won deals in %s are credited to each campaign under the %s model.", rep.Opportunities, rep.Currency, m.Model)}
 		revenue, pipeline := chart.Series{Name: "Won revenue"}, chart.Series{Name: "Open pipeline"}
 		for _, c := range m.Campaigns {
 			data.Labels = append(data.Labels, c.Campaign)
@@ -70,4 +72,14 @@ func (a *App) attributionPage(w http.ResponseWriter, r *http.Request) {
 		d.Figure = figure{Key: "attribution", Data: data, Chart: chart.HBars(data, chart.Options{}), Table: chart.Table(data)}
 	}
 	a.render(w, r, http.StatusOK, "attribution", page{Title: "Attribution", Data: d})
+}
+
+// currencyParam is a currency code from a query, or empty (the store's choice) when it
+// is not one.
+func currencyParam(v string) string {
+	v = strings.ToUpper(v)
+	if len(v) != 3 || strings.Trim(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return ""
+	}
+	return v
 }

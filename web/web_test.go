@@ -249,13 +249,23 @@ func TestAttributionPage(t *testing.T) {
 	if _, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: "Lumen", Amount: 400, Currency: "USD"}, tandem.Actor{Name: "sam", Role: tandem.RoleSales}); err != nil {
 		t.Fatal(err)
 	}
+	for _, cur := range []string{"USD", "EUR"} {
+		if _, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: "Harbor " + cur, Amount: 900, Currency: cur}, tandem.Actor{Name: "sam", Role: tandem.RoleSales}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := browser(t)
 	signIn(t, c, srv.URL, "mia@acme.test", "a long enough password")
+	if _, body := get(t, c, srv.URL+"/reports/attribution?currency=eur"); !strings.Contains(body, "Open and won deals in EUR (1)") {
+		t.Error("the EUR report does not count the one deal in EUR alone")
+	}
 	resp, body := get(t, c, srv.URL+"/reports/attribution?model=w_shaped&cutoff=closed")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("attribution page: status %d", resp.StatusCode)
 	}
-	for _, want := range []string{"Open and won deals (1)", "&lt;b&gt;Spring&lt;/b&gt; webinar", "Revenue and pipeline by campaign, w shaped", "time_decay"} {
+	// Most deals are in dollars: the report is in dollars, and never adds the euros in.
+	for _, want := range []string{"Open and won deals in USD (2)", `<option value="EUR">EUR (1 open or won)</option>`, "&lt;b&gt;Spring&lt;/b&gt; webinar",
+		"Revenue and pipeline by campaign, w shaped", "time_decay"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the page lacks %q", want)
 		}
