@@ -103,3 +103,15 @@ func (s *Server) attributionReport(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, rep)
 }
+
+// conversionReport answers how the MQLs of a month or quarter converted to opportunity
+// and won, and how long it took, by the source they came through.
+func (s *Server) conversionReport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rep, err := s.store.SourceConversion(r.Context(), q.Get("at"), strings.ToLower(q.Get("per")))
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

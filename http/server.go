@@ -36,6 +36,8 @@ type Store interface {
 	// SLAReport returns both teams' SLA figures for the period (month or quarter) that
 	// holds on the day when names (a date or an RFC 3339 time; empty for now).
 	SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error)
+	// SourceConversion follows a period's MQLs by source to opportunity and won.
+	SourceConversion(ctx context.Context, when, per string) (*store.SourceConversion, error)
 	Sources(ctx context.Context) ([]*tandem.Source, error)
 	// ValidateAgreement checks a document as ProposeAgreement would, storing nothing.
 	ValidateAgreement(doc []byte) error
@@ -155,6 +157,7 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/opportunities/{id}/won", token(s.winOpportunity, tandem.RoleSales)},
 		{"POST /api/v1/opportunities/{id}/lost", token(s.loseOpportunity, tandem.RoleSales)},
 		{"GET /api/v1/reports/sla", token(s.slaReport)},
+		{"GET /api/v1/reports/conversion", token(s.conversionReport)},
 		{"/api/", open(s.noEndpoint)},
 		{"/", open(s.app)},
 		{"/v1/", open(s.noEndpoint)},

@@ -103,6 +103,7 @@ func TestConformance(t *testing.T) {
 		{"Attribution", testAttribution},
 		{"TouchesFromEarlierEvents", testTouchesFromEarlierEvents},
 		{"AttributionByCurrency", testAttributionByCurrency},
+		{"SourceConversion", testSourceConversion},
 		{"CampaignMembershipSurvivesMerge", testCampaignMembershipSurvivesMerge},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {

@@ -2,12 +2,15 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"tandem"
+	"tandem/report"
 	"tandem/store"
 )
 
@@ -83,5 +86,92 @@ func testOpportunityMovesItsPeople(t *testing.T, db *store.DB) {
 	open, err := db.Opportunities(ctx, tandem.OpportunityWon, 0, tandem.Page{})
 	if err != nil || len(open) != 1 || open[0].ID != o.ID {
 		t.Errorf("won deals = %v, %v", open, err)
+	}
+}
+
+// testSourceConversion follows four MQLs, by the campaign that touched them first, to
+// an opportunity and a won deal.
+func testSourceConversion(t *testing.T, db *store.DB) {
+	mustActivate(t, db, dealTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test")
+	src := mustCreateSource(t, db)
+	ctx := context.Background()
+	for _, c := range []tandem.Campaign{
+		{Name: "Ads", Channel: "paid_search", UTMCampaign: "ads"},
+		{Name: "Webinar", Channel: "webinar", UTMCampaign: "webinar"},
+	} {
+		if _, err := db.CreateCampaign(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := func(n int) time.Time { return now.Add(time.Duration(n) * 24 * time.Hour) }
+	db.Now = func() time.Time { return now }
+	people := map[string]*tandem.Contact{}
+	for user, campaign := range map[string]string{"ann": "ads", "ben": "ads", "cat": "webinar", "dan": ""} {
+		if campaign != "" {
+			m := page(src, user, "/", now.Add(-time.Hour))
+			m.Properties = json.RawMessage(`{"url":"https://acme.test/?utm_campaign=` + campaign + `"}`)
+			mustIngest(t, db, m)
+		}
+		people[user] = qualify(t, db, src, user, "US")
+	}
+	// A touch after qualifying is not how they came.
+	late := page(src, "dan", "/", now.Add(time.Hour))
+	late.Properties = json.RawMessage(`{"url":"https://acme.test/?utm_campaign=webinar"}`)
+	mustIngest(t, db, late)
+	deal := func(user string, created, won int) {
+		t.Helper()
+		db.Now = func() time.Time { return day(created) }
+		o, err := db.CreateOpportunity(ctx, &tandem.Opportunity{Name: user, Amount: 100, Currency: "USD",
+			Contacts: []tandem.OpportunityPerson{{ContactID: people[user].ID}}}, rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if won > 0 {
+			db.Now = func() time.Time { return day(won) }
+			if _, err := db.WinOpportunity(ctx, o.ID, rep); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deal("ann", 2, 10)
+	deal("ben", 4, 0)
+	deal("dan", 1, 3)
+	sc, err := db.SourceConversion(ctx, now.Format(time.DateOnly), "month")
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := func(d *report.Duration) string {
+		if d == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%gd", time.Duration(*d).Hours()/24)
+	}
+	pct := func(f *float64) string {
+		if f == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f%%", *f*100)
+	}
+	var got []string
+	for _, f := range sc.Channels {
+		got = append(got, fmt.Sprintf("%s %d/%d/%d %s %s %s, %s %s %s", f.Source, f.MQLs, f.Opportunities, f.Won,
+			pct(f.MQLToOpportunity), pct(f.OpportunityToWon), pct(f.MQLToWon), days(f.TimeToOpportunity), days(f.TimeToWin), days(f.Cycle)))
+	}
+	want := []string{
+		// ann: opportunity after 2 days, won 8 days later; ben: opportunity after 4 days.
+		"paid_search 2/2/1 100% 50% 50%, 3d 8d 10d",
+		"webinar 1/0/0 0% - 0%, - - -",
+		"none 1/1/1 100% 100% 100%, 1d 2d 3d",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("by channel:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if sc.Stages != [3]string{"mql", "opportunity", "customer"} || len(sc.Campaigns) != 3 || sc.Campaigns[0].Source != "Ads" {
+		t.Errorf("stages %v, campaigns %+v", sc.Stages, sc.Campaigns)
+	}
+	// A month without MQLs has no sources.
+	if sc, err := db.SourceConversion(ctx, day(-60).Format(time.DateOnly), "month"); err != nil || len(sc.Channels) != 0 {
+		t.Errorf("a month before: %+v, %v; want no sources", sc, err)
 	}
 }

@@ -44,14 +44,20 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 		rep             *report.SLAReport
 		counts          []store.StageCount
 		flows           []report.StageFlow
+		sources         *store.SourceConversion
 		err, err1, err2 error
+		err3            error
 		wg              sync.WaitGroup
 	)
 	wg.Go(func() { counts, err1 = a.store.StageCounts(ctx) })
 	wg.Go(func() { _, flows, err2 = a.store.StageFlows(ctx, when, per) })
+	wg.Go(func() { sources, err3 = a.store.SourceConversion(ctx, when, per) })
 	rep, err = a.store.SLAReport(ctx, when, per)
 	wg.Wait()
-	if err = cmp.Or(err, err1, err2); err != nil {
+	if tandem.ErrorCode(err3) == tandem.ENotFound {
+		err3 = nil // an agreement without deal stages: no such figures
+	}
+	if err = cmp.Or(err, err1, err2, err3); err != nil {
 		return nil, nil, err
 	}
 	m, s := rep.Marketing, rep.Sales
@@ -130,6 +136,33 @@ func (a *App) figures(ctx context.Context, when, per string) (*report.SLAReport,
 	conv.Series, took.Series = []chart.Series{reached}, []chart.Series{hours}
 	add("conversion", conv, chart.HBars, chart.Options{})
 	add("time-in-stage", took, chart.HBars, chart.Options{})
+
+	if sources != nil {
+		bySource := chart.Data{Title: "MQLs by source, to opportunity and won", Unit: "contacts",
+			Desc: "The contacts that became MQLs this period, by the channel of the first campaign that touched them before, and how many have reached an opportunity and a won deal by now."}
+		cycle := chart.Data{Title: "Cycle time by source", Unit: "days",
+			Desc: "For this period's MQLs that moved on, the median days from MQL to opportunity, from opportunity to won, and from MQL to won."}
+		mqls, opps, won := chart.Series{Name: "MQLs"}, chart.Series{Name: "Reached opportunity"}, chart.Series{Name: "Won"}
+		toOpp, toWin, whole := chart.Series{Name: "MQL → opportunity"}, chart.Series{Name: "Opportunity → won"}, chart.Series{Name: "MQL → won"}
+		days := func(d *report.Duration) float64 {
+			if d == nil {
+				return math.NaN()
+			}
+			return math.Round(time.Duration(*d).Hours()/24*10) / 10
+		}
+		for _, f := range sources.Channels {
+			bySource.Labels, cycle.Labels = append(bySource.Labels, f.Source), append(cycle.Labels, f.Source)
+			mqls.Values = append(mqls.Values, float64(f.MQLs))
+			opps.Values = append(opps.Values, float64(f.Opportunities))
+			won.Values = append(won.Values, float64(f.Won))
+			toOpp.Values = append(toOpp.Values, days(f.TimeToOpportunity))
+			toWin.Values = append(toWin.Values, days(f.TimeToWin))
+			whole.Values = append(whole.Values, days(f.Cycle))
+		}
+		bySource.Series, cycle.Series = []chart.Series{mqls, opps, won}, []chart.Series{toOpp, toWin, whole}
+		add("sources", bySource, chart.HBars, chart.Options{})
+		add("cycle", cycle, chart.HBars, chart.Options{})
+	}
 
 	sla := chart.Data{Title: "Leads answered within the SLA, per rep", Unit: "%",
 		Desc: "The share of each rep's leads accepted or rejected before the accept clock ran out."}

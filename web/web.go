@@ -38,6 +38,7 @@ type Store interface {
 	SLAReport(ctx context.Context, when, per string) (*report.SLAReport, error)
 	StageCounts(ctx context.Context) ([]store.StageCount, error)
 	StageFlows(ctx context.Context, when, per string) (report.Period, []report.StageFlow, error)
+	SourceConversion(ctx context.Context, when, per string) (*store.SourceConversion, error)
 	Attribution(ctx context.Context, q store.AttributionQuery) (*store.AttributionReport, error)
 	ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem.ScoreBreakdown, error)
 	CountUsers(ctx context.Context) (int, error)
