@@ -53,6 +53,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		days     = fs.Int("days", 90, "how many days before --now the activity spreads over")
 		nowFlag  = fs.String("now", "", "when the activity ends, as 2026-05-01 or 2026-05-01T15:04:05Z; empty is the start of the current hour")
 		terms    = fs.Bool("agreement", true, "activate the default agreement if none is active, and score every contact under it")
+		deals    = fs.Int("deals", -1, "deals with contacts at companies, some won, some lost; -1 makes one for every ten contacts")
 	)
 	sf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -122,9 +123,14 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  hottest    %s with %s events\n", d.person(p).email, commas(int64(c)))
 	}
 	if *terms {
-		return demoAgreement(ctx, db, stdout, stderr)
+		if err := demoAgreement(ctx, db, stdout, stderr); err != nil {
+			return err
+		}
 	}
-	return nil
+	if *deals < 0 {
+		*deals = opt.contacts / 10
+	}
+	return demoRevenue(ctx, db, d, *deals, stdout, stderr)
 }
 
 // demoAgreement activates the default agreement unless one is active, and rescores

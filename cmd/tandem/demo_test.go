@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,11 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out, "6,000 stored") {
 		t.Errorf("summary does not say 6,000 events were stored:\n%s", out)
 	}
+	// One deal for every ten contacts: 30, by how many there are with a company.
+	deals := regexp.MustCompile(`deals +(\d+) open, (\d+) won, (\d+) lost, made in \S+; 0 already there`).FindStringSubmatch(out)
+	if deals == nil || atoi(t, deals[1])+atoi(t, deals[2])+atoi(t, deals[3]) < 25 || !strings.Contains(out, "campaigns  15 new") {
+		t.Errorf("summary does not tell of about 30 new deals and 15 campaigns:\n%s", out)
+	}
 	got := mustSummarize(t, a)
 	if got.contacts != 300 {
 		t.Errorf("got %d contacts, want 300 (one for each person who identified, none merged)", got.contacts)
@@ -115,7 +122,8 @@ func TestDemo(t *testing.T) {
 	})
 	t.Run("running again adds nothing", func(t *testing.T) {
 		out := mustRunDemo(t, a, "7")
-		if !strings.Contains(out, "0 stored, 6,000 already there") || !strings.Contains(out, "reused") {
+		if !strings.Contains(out, "0 stored, 6,000 already there") || !strings.Contains(out, "reused") ||
+			!strings.Contains(out, "deals      0 open, 0 won, 0 lost") || !strings.Contains(out, "campaigns  0 new") {
 			t.Errorf("a second run into the same store should reuse the source and store nothing new:\n%s", out)
 		}
 		if again := mustSummarize(t, a); again.contacts != got.contacts {
@@ -267,4 +275,13 @@ func TestDemoMessagesAreWhatTheDecoderMakes(t *testing.T) {
 			t.Errorf("no %s calls among %v", typ, types)
 		}
 	}
+}
+
+func atoi(tb testing.TB, s string) int {
+	tb.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }
