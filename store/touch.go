@@ -56,27 +56,42 @@ func touchMarkOf(r *eventRow, trackEvents map[string]bool) (touchMark, bool) {
 	return m, false
 }
 
-// insertTouchMarks stores marks, a few hundred to a statement.
-func insertTouchMarks(ctx context.Context, tx *sql.Tx, marks []touchMark) error {
-	const per = 7
-	for len(marks) > 0 {
-		n := min(len(marks), 500)
+// insertTouchMarks stores marks: on SQLite one prepared statement run for each, which
+// in-process costs little, where a statement of thousands of numbered parameters costs
+// its parse; on PostgreSQL all of them in one statement of arrays, one round trip.
+func insertTouchMarks(ctx context.Context, tx *sql.Tx, engine string, marks []touchMark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	if engine == "postgres" {
+		n := len(marks)
 		var (
-			q    strings.Builder
-			args = make([]any, 0, n*per)
+			contact, visitor, at    = make([]int64, n), make([]int64, n), make([]int64, n)
+			kind, tag, source, medm = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		)
-		q.WriteString(`INSERT INTO touch_marks (contact_id, visitor_id, at, kind, tag, source, medium) VALUES `)
-		for i, m := range marks[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", i*per+1, i*per+2, i*per+3, i*per+4, i*per+5, i*per+6, i*per+7)
-			args = append(args, nullID(m.contactID), nullID(m.visitorID), m.at, m.kind, clip(m.tag), clip(m.source), clip(m.medium))
+		for i, m := range marks {
+			contact[i], visitor[i], at[i] = m.contactID, m.visitorID, m.at
+			kind[i], tag[i], source[i], medm[i] = m.kind, clip(m.tag), clip(m.source), clip(m.medium)
 		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		_, err := tx.ExecContext(ctx, `INSERT INTO touch_marks (contact_id, visitor_id, at, kind, tag, source, medium)
+			SELECT NULLIF(c, 0), NULLIF(v, 0), a, k, t, s, m
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(c, v, a, k, t, s, m)`,
+			contact, visitor, at, kind, tag, source, medm)
+		if err != nil {
 			return fmt.Errorf("touch marks: %w", err)
 		}
-		marks = marks[n:]
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO touch_marks (contact_id, visitor_id, at, kind, tag, source, medium)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`)
+	if err != nil {
+		return fmt.Errorf("touch marks: %w", err)
+	}
+	defer stmt.Close()
+	for _, m := range marks {
+		if _, err := stmt.ExecContext(ctx, nullID(m.contactID), nullID(m.visitorID), m.at, m.kind, clip(m.tag), clip(m.source), clip(m.medium)); err != nil {
+			return fmt.Errorf("touch marks: %w", err)
+		}
 	}
 	return nil
 }
@@ -113,7 +128,7 @@ func (r *resolver) markTouches(ctx context.Context, rows []eventRow, stored []bo
 	for i, id := range r.created {
 		marks = append(marks, touchMark{contactID: r.resolve(id), at: r.createdAt[i], kind: "lead"})
 	}
-	return insertTouchMarks(ctx, r.tx, marks)
+	return insertTouchMarks(ctx, r.tx, r.db.dialect.name(), marks)
 }
 
 // campaignEvents returns the track events campaigns name.
@@ -203,7 +218,7 @@ func touchMarksMigration(engine string) *goose.Migration {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if err := insertTouchMarks(ctx, tx, marks); err != nil {
+		if err := insertTouchMarks(ctx, tx, engine, marks); err != nil {
 			return err
 		}
 		// A person became a lead with their first identify, or else when first seen.
