@@ -264,10 +264,7 @@ func testTouchesFromEarlierEvents(t *testing.T, db *store.DB) {
 		t.Errorf("w_shaped pipeline = %s, want %s", got, wantCredit)
 	}
 
-	if err := db.ForgetTouchMarks(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Migrate(ctx); err != nil {
+	if err := db.RemarkTouches(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := touches(); got != want {

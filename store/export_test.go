@@ -1,14 +1,18 @@
 package store
 
-import "context"
+import (
+	"context"
+	"database/sql"
+	"time"
+)
 
-// ForgetTouchMarks undoes the migration that made the touch marks, so a test can see
-// it mark the events already stored.
-func (db *DB) ForgetTouchMarks(ctx context.Context) error {
-	for _, q := range []string{`DROP TABLE touch_marks`, `DELETE FROM goose_db_version WHERE version_id = 12`} {
-		if _, err := db.write.ExecContext(ctx, q); err != nil {
+// RemarkTouches drops the touch marks and makes them again from the events, as the
+// migration that made them does for a store upgraded to it.
+func (db *DB) RemarkTouches(ctx context.Context) error {
+	return db.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE touch_marks`); err != nil {
 			return err
 		}
-	}
-	return nil
+		return touchMarksUp(db.dialect.name())(ctx, tx)
+	})
 }

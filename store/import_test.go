@@ -1,0 +1,377 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem"
+	"tandem/agreement"
+	"tandem/csvio"
+	"tandem/store"
+)
+
+// TestImport imports a HubSpot-style and a Salesforce-style set of files, each with a
+// deliberately broken row, on each engine; then re-imports the files and the store's
+// own export, which must change nothing.
+func TestImport(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine+"/HubSpot", func(t *testing.T) { testImportHubSpot(t, mustOpen(t, engine)) })
+		t.Run(engine+"/Salesforce", func(t *testing.T) { testImportSalesforce(t, mustOpen(t, engine)) })
+		t.Run(engine+"/DryRun", func(t *testing.T) { testImportDryRun(t, mustOpen(t, engine)) })
+		t.Run(engine+"/CRMIDFollowsMerge", func(t *testing.T) { testImportCRMIDFollowsMerge(t, mustOpen(t, engine)) })
+	}
+}
+
+// importResult is what one import did, with the errors of its rows.
+type importResult struct {
+	store.ImportSummary
+	errs []*csvio.RowError
+}
+
+func mustImport(tb testing.TB, db *store.DB, o csvio.Object, file string, dryRun bool) importResult {
+	tb.Helper()
+	r, err := csvio.NewReader(strings.NewReader(file), o, nil)
+	if err != nil {
+		tb.Fatalf("read %s header: %v", o, err)
+	}
+	var res importResult
+	sum, err := db.Import(context.Background(), r, store.ImportOptions{DryRun: dryRun, Batch: 2, RowError: func(e *csvio.RowError) error {
+		res.errs = append(res.errs, e)
+		return nil
+	}})
+	if err != nil {
+		tb.Fatalf("import %s: %v", o, err)
+	}
+	res.ImportSummary = *sum
+	return res
+}
+
+// wantSummary checks the counts of an import: created, updated, unchanged, failed.
+func wantSummary(tb testing.TB, what string, got importResult, created, updated, unchanged, failed int64) {
+	tb.Helper()
+	s := got.ImportSummary
+	if s.Created != created || s.Updated != updated || s.Unchanged != unchanged || s.Failed != failed ||
+		s.Rows != created+updated+unchanged+failed {
+		tb.Errorf("%s: rows %d, created %d, updated %d, unchanged %d, failed %d; want created %d, updated %d, unchanged %d, failed %d (errors %v)",
+			what, s.Rows, s.Created, s.Updated, s.Unchanged, s.Failed, created, updated, unchanged, failed, got.errs)
+	}
+}
+
+// wantRowError checks that an import's one row error names the row and column at fault.
+func wantRowError(tb testing.TB, what string, got importResult, row int, column, message string) {
+	tb.Helper()
+	if len(got.errs) != 1 {
+		tb.Errorf("%s: row errors %v, want one", what, got.errs)
+		return
+	}
+	e := got.errs[0]
+	if e.Row != row || e.Column != column || !strings.Contains(e.Message, message) {
+		tb.Errorf("%s: row error %+v, want row %d, column %q, a message with %q", what, e, row, column, message)
+	}
+}
+
+func mustExport(tb testing.TB, db *store.DB, o csvio.Object) string {
+	tb.Helper()
+	var b bytes.Buffer
+	if _, err := db.Export(context.Background(), o, &b); err != nil {
+		tb.Fatalf("export %s: %v", o, err)
+	}
+	return b.String()
+}
+
+// exportAll is everything an export shows of the store.
+func exportAll(tb testing.TB, db *store.DB) string {
+	tb.Helper()
+	return mustExport(tb, db, csvio.Accounts) + mustExport(tb, db, csvio.Contacts) + mustExport(tb, db, csvio.Opportunities)
+}
+
+func mustOpportunityByExternalID(tb testing.TB, db *store.DB, ext string) *tandem.Opportunity {
+	tb.Helper()
+	list, err := db.Opportunities(context.Background(), "", 0, tandem.Page{Limit: 1000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, o := range list {
+		if o.ExternalID == ext {
+			o, err := db.Opportunity(context.Background(), o.ID)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return o
+		}
+	}
+	tb.Fatalf("no opportunity has external id %s", ext)
+	return nil
+}
+
+func countOpportunities(tb testing.TB, db *store.DB) int {
+	tb.Helper()
+	list, err := db.Opportunities(context.Background(), "", 0, tandem.Page{Limit: 1000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(list)
+}
+
+func contactIDsOf(tb testing.TB, db *store.DB, emails ...string) []int64 {
+	tb.Helper()
+	var ids []int64
+	for _, e := range emails {
+		ids = append(ids, mustContactByEmail(tb, db, e).ID)
+	}
+	return ids
+}
+
+func peopleOf(o *tandem.Opportunity) []int64 {
+	var ids []int64
+	for _, p := range o.Contacts {
+		ids = append(ids, p.ContactID)
+	}
+	return ids
+}
+
+// tick moves the store's clock an hour on.
+func tick(db *store.DB) {
+	at := db.Now().Add(time.Hour)
+	db.Now = func() time.Time { return at }
+}
+
+func date(s string) time.Time {
+	t, err := time.Parse(time.DateTime, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+const (
+	hubspotCompanies = "\ufeffRecord ID,Company name,Company Domain Name,Industry,Number of Employees,Annual Revenue,Country/Region,Company owner,Create Date\n" +
+		"101,Acme Corp,acme.test,Software,\"1,200\",\"$5,000,000\",United States,alice@example.com,2023-01-15 09:30\n" +
+		"102,Globex,globex.test,Manufacturing,85,,Germany,,2023-02-01\n" +
+		"103,Initech,initech.test,Software,lots,,,,2023-02-01\n" // broken: employees
+	hubspotContacts = "Record ID,First Name,Last Name,Email,Job Title,Phone Number,Company Name,Country/Region,Lifecycle Stage,Lead Status,Create Date,Associated Company IDs\n" +
+		"1,Ann,Archer,ann@acme.test,VP Marketing,+1 555 0100,Acme Corp,United States,lead,Open,2024-01-10 10:00,101\n" +
+		"2,Bob,Baker,BOB@Acme.test,Engineer,,Acme Corp,United States,lead,,2024-01-11,101\n" +
+		"3,Cy,Cole,cy@gmail.com,Director of Operations,,Globex,Germany,lead,,2024-01-12,102\n" +
+		"4,Dee,Dunn,dee at globex,CEO,,Globex,Germany,lead,,2024-01-13,102\n" // broken: email
+	hubspotDeals = "Record ID,Deal Name,Deal Stage,Amount,Close Date,Create Date,Deal owner,Associated Company IDs,Associated Contact IDs,Pipeline\n" +
+		"501,Acme platform,Closed Won,\"12,500.00\",2024-03-01,2024-02-01 09:00,alice@example.com,101,1;2,Sales Pipeline\n" +
+		"502,Globex pilot,appointmentscheduled,\"3,000\",2024-06-30,2024-02-15,bob@example.com,102,3,Sales Pipeline\n" +
+		"503,Acme add-on,closedlost,100,someday,2024-02-15,,101,1,Sales Pipeline\n" // broken: close date
+)
+
+func testImportHubSpot(t *testing.T, db *store.DB) {
+	mustActivate(t, db, string(agreement.Default))
+	got := mustImport(t, db, csvio.Accounts, hubspotCompanies, false)
+	wantSummary(t, "companies", got, 2, 0, 0, 1)
+	wantRowError(t, "companies", got, 4, "Number of Employees", `"lots" is not a number`)
+
+	got = mustImport(t, db, csvio.Contacts, hubspotContacts, false)
+	wantSummary(t, "contacts", got, 3, 0, 0, 1)
+	wantRowError(t, "contacts", got, 5, "Email", "not an email address")
+
+	got = mustImport(t, db, csvio.Opportunities, hubspotDeals, false)
+	wantSummary(t, "deals", got, 2, 0, 0, 1)
+	wantRowError(t, "deals", got, 4, "Close Date", `"someday" is not a date`)
+
+	// What the files said is in the store.
+	ann := mustContactByEmail(t, db, "ann@acme.test")
+	if ann.Traits["firstName"] != "Ann" || ann.Traits["title"] != "VP Marketing" || ann.Traits["lead_status"] != "Open" ||
+		ann.Traits["phone"] != "+1 555 0100" || ann.Traits["createdAt"] != "2024-01-10T10:00:00Z" {
+		t.Errorf("ann's traits = %v", ann.Traits)
+	}
+	if ann.AccountID == nil {
+		t.Fatal("ann has no account")
+	}
+	acme := mustAccount(t, db, *ann.AccountID)
+	if acme.Domain != "acme.test" || acme.Name != "Acme Corp" || acme.Traits["employees"] != 1200.0 || acme.Traits["annual_revenue"] != 5e6 {
+		t.Errorf("ann's account = %+v, want Acme Corp at acme.test with 1,200 employees and 5M revenue", acme)
+	}
+	// Cy writes from a free-mail address: the CRM's company id is what links him.
+	cy := mustContactByEmail(t, db, "cy@gmail.com")
+	if cy.AccountID == nil || mustAccount(t, db, *cy.AccountID).Domain != "globex.test" {
+		t.Errorf("cy's account = %v, want Globex's", cy.AccountID)
+	}
+	if n := mustCountContacts(t, db); n != 3 {
+		t.Errorf("contacts = %d, want 3: the broken row makes none", n)
+	}
+	won := mustOpportunityByExternalID(t, db, "501")
+	if won.Status != tandem.OpportunityWon || won.Amount != 12500 || won.Currency != "USD" || *won.AccountID != acme.ID ||
+		!won.CreatedAt.Equal(date("2024-02-01 09:00:00")) || won.ClosedAt == nil || !won.ClosedAt.Equal(date("2024-03-01 00:00:00")) ||
+		fmt.Sprint(peopleOf(won)) != fmt.Sprint(contactIDsOf(t, db, "ann@acme.test", "bob@acme.test")) {
+		t.Errorf("deal 501 = %+v", won)
+	}
+	open := mustOpportunityByExternalID(t, db, "502")
+	if open.Status != tandem.OpportunityOpen || open.Stage != "appointmentscheduled" || open.ExpectedClose == nil ||
+		!open.ExpectedClose.Equal(date("2024-06-30 00:00:00")) || open.ClosedAt != nil {
+		t.Errorf("deal 502 = %+v", open)
+	}
+	if n := countOpportunities(t, db); n != 2 {
+		t.Errorf("opportunities = %d, want 2", n)
+	}
+	// Deals move their people: a won deal's to customer, an open one's to opportunity.
+	for email, stage := range map[string]string{"ann@acme.test": "customer", "bob@acme.test": "customer", "cy@gmail.com": "opportunity"} {
+		if c := mustContactByEmail(t, db, email); c.Stage != stage {
+			t.Errorf("%s is in stage %q, want %q", email, c.Stage, stage)
+		}
+	}
+	events := len(mustContactEvents(t, db, ann.ID))
+
+	// Importing the same files again changes nothing, broken rows still reported. The
+	// clock moves on, so that a write would show in the times updated.
+	before := exportAll(t, db)
+	tick(db)
+	wantSummary(t, "companies again", mustImport(t, db, csvio.Accounts, hubspotCompanies, false), 0, 0, 2, 1)
+	wantSummary(t, "contacts again", mustImport(t, db, csvio.Contacts, hubspotContacts, false), 0, 0, 3, 1)
+	wantSummary(t, "deals again", mustImport(t, db, csvio.Opportunities, hubspotDeals, false), 0, 0, 2, 1)
+	if after := exportAll(t, db); after != before {
+		t.Errorf("re-importing changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if n := len(mustContactEvents(t, db, ann.ID)); n != events {
+		t.Errorf("ann has %d events after the re-import, want %d", n, events)
+	}
+	assertExportReimports(t, db)
+}
+
+// assertExportReimports exports each object and imports the export back, which must
+// change nothing.
+func assertExportReimports(t *testing.T, db *store.DB) {
+	t.Helper()
+	before := exportAll(t, db)
+	tick(db)
+	for _, o := range []csvio.Object{csvio.Accounts, csvio.Contacts, csvio.Opportunities} {
+		file := mustExport(t, db, o)
+		rows := int64(strings.Count(file, "\n") - 1)
+		wantSummary(t, string(o)+" export", mustImport(t, db, o, file, false), 0, 0, rows, 0)
+	}
+	if after := exportAll(t, db); after != before {
+		t.Errorf("re-importing the export changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+const (
+	salesforceAccounts = "Account ID,Account Name,Website,Industry,Employees,Annual Revenue,Billing Country,Account Owner,Created Date\n" +
+		"001A,Initech,https://www.initech.test,Software,250,\"2,000,000\",US,carol@example.com,1/15/2023\n" +
+		"001B,Umbrella,umbrella.test,Pharma,5000,,UK,,3/1/2023\n" +
+		"001C,Gmail Inc,gmail.com,,,,,,\n" // broken: a free-mail domain
+	salesforceContacts = "Contact ID,First Name,Last Name,Title,Email,Phone,Account Name,Account ID,Mailing Country,Lead Source,Contact Owner,Created Date\n" +
+		"003A,Ian,Irving,CTO,ian@initech.test,,Initech,001A,US,Web,carol@example.com,2/1/2024 10:30 AM\n" +
+		"003B,Una,Ueda,Buyer,una@umbrella.test,,Umbrella,001B,UK,Event,,2/2/2024\n" +
+		"003C,Zed,Zane,Intern,zed@initech.test,,Initech,001Z,US,,,2/3/2024\n" // broken: no such account
+	salesforceOpportunities = "Opportunity ID,Opportunity Name,Account ID,Account Name,Stage,Amount,Opportunity Currency,Close Date,Created Date,Opportunity Owner,Won,Closed,Contact ID\n" +
+		"006A,Initech expansion,001A,Initech,Negotiation/Review,\"48,000.00\",USD,6/30/2024,3/1/2024,carol@example.com,false,false,003A\n" +
+		"006B,Umbrella renewal,001B,Umbrella,Closed Lost,\"9,999.99\",EUR,4/15/2024,1/20/2024,,false,true,003B\n" +
+		"006C,Initech training,001A,Initech,Prospecting,\"12,50\",USD,6/30/2024,3/1/2024,,false,false,003A\n" // broken: amount
+)
+
+func testImportSalesforce(t *testing.T, db *store.DB) {
+	mustActivate(t, db, string(agreement.Default))
+	got := mustImport(t, db, csvio.Accounts, salesforceAccounts, false)
+	wantSummary(t, "accounts", got, 2, 0, 0, 1)
+	wantRowError(t, "accounts", got, 4, "Website", "free-mail")
+
+	got = mustImport(t, db, csvio.Contacts, salesforceContacts, false)
+	wantSummary(t, "contacts", got, 2, 0, 0, 1)
+	wantRowError(t, "contacts", got, 4, "Account ID", `"001Z"`)
+
+	got = mustImport(t, db, csvio.Opportunities, salesforceOpportunities, false)
+	wantSummary(t, "opportunities", got, 2, 0, 0, 1)
+	wantRowError(t, "opportunities", got, 4, "Amount", "commas may only separate thousands")
+
+	// A broken row writes nothing of itself.
+	if list, err := db.Contacts(t.Context(), tandem.ContactFilter{Email: "zed@initech.test"}, tandem.Page{}); err != nil || len(list) != 0 {
+		t.Errorf("zed's broken row made contacts %v (%v)", list, err)
+	}
+	if n := countOpportunities(t, db); n != 2 {
+		t.Errorf("opportunities = %d, want 2", n)
+	}
+
+	ian := mustContactByEmail(t, db, "ian@initech.test")
+	if ian.Traits["company"] != "Initech" || ian.Traits["leadSource"] != "Web" || ian.Traits["createdAt"] != "2024-02-01T10:30:00Z" || ian.AccountID == nil {
+		t.Fatalf("ian = %+v", ian)
+	}
+	initech := mustAccount(t, db, *ian.AccountID)
+	if initech.Domain != "initech.test" || initech.Name != "Initech" || initech.Traits["employees"] != 250.0 || initech.Traits["owner"] != "carol@example.com" {
+		t.Errorf("ian's account = %+v", initech)
+	}
+	lost := mustOpportunityByExternalID(t, db, "006B")
+	if lost.Status != tandem.OpportunityLost || lost.Currency != "EUR" || lost.Amount != 9999.99 || lost.ClosedAt == nil ||
+		!lost.ClosedAt.Equal(date("2024-04-15 00:00:00")) || !lost.CreatedAt.Equal(date("2024-01-20 00:00:00")) {
+		t.Errorf("006B = %+v", lost)
+	}
+	if c := mustContactByEmail(t, db, "una@umbrella.test"); c.Stage != "opportunity" {
+		t.Errorf("una is in stage %q, want opportunity: a lost deal was a deal", c.Stage)
+	}
+
+	before := exportAll(t, db)
+	tick(db)
+	wantSummary(t, "accounts again", mustImport(t, db, csvio.Accounts, salesforceAccounts, false), 0, 0, 2, 1)
+	wantSummary(t, "contacts again", mustImport(t, db, csvio.Contacts, salesforceContacts, false), 0, 0, 2, 1)
+	wantSummary(t, "opportunities again", mustImport(t, db, csvio.Opportunities, salesforceOpportunities, false), 0, 0, 2, 1)
+	if after := exportAll(t, db); after != before {
+		t.Errorf("re-importing changed the store:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	assertExportReimports(t, db)
+
+	// The CRM moves on: the deal is won, Umbrella grew. Only what changed is updated, and
+	// winning moves the deal's people.
+	won := strings.Replace(salesforceOpportunities, "Negotiation/Review,\"48,000.00\",USD,6/30/2024,3/1/2024,carol@example.com,false,false",
+		"Closed Won,\"50,000.00\",USD,7/2/2024,3/1/2024,carol@example.com,true,true", 1)
+	wantSummary(t, "opportunities won", mustImport(t, db, csvio.Opportunities, won, false), 0, 1, 1, 1)
+	deal := mustOpportunityByExternalID(t, db, "006A")
+	if deal.Status != tandem.OpportunityWon || deal.Amount != 50000 || deal.ClosedAt == nil || !deal.ClosedAt.Equal(date("2024-07-02 00:00:00")) {
+		t.Errorf("006A = %+v, want won on 2024-07-02 for 50,000", deal)
+	}
+	if c := mustContact(t, db, ian.ID); c.Stage != "customer" {
+		t.Errorf("ian is in stage %q, want customer", c.Stage)
+	}
+	grown := strings.Replace(salesforceAccounts, "Pharma,5000", "Pharma,6000", 1)
+	wantSummary(t, "accounts grown", mustImport(t, db, csvio.Accounts, grown, false), 0, 1, 1, 1)
+	una := mustContactByEmail(t, db, "una@umbrella.test")
+	if a := mustAccount(t, db, *una.AccountID); a.Traits["employees"] != 6000.0 {
+		t.Errorf("umbrella's employees = %v, want 6000", a.Traits["employees"])
+	}
+	assertExportReimports(t, db)
+}
+
+func testImportDryRun(t *testing.T, db *store.DB) {
+	got := mustImport(t, db, csvio.Accounts, hubspotCompanies, true)
+	if got.Valid != 2 || got.Failed != 1 || got.Created != 0 || len(got.errs) != 1 {
+		t.Errorf("dry run: %+v, errors %v; want 2 valid, 1 failed", got.ImportSummary, got.errs)
+	}
+	// The deals name contacts and companies the store does not have: a dry run says so.
+	got = mustImport(t, db, csvio.Opportunities, hubspotDeals, true)
+	if got.Valid != 0 || got.Failed != 3 {
+		t.Errorf("dry run of deals before their companies: %+v, errors %v; want 3 failed", got.ImportSummary, got.errs)
+	}
+	if got := exportAll(t, db); strings.Count(got, "\n") != 3 {
+		t.Errorf("a dry run wrote:\n%s", got)
+	}
+}
+
+// testImportCRMIDFollowsMerge: a contact imported with a CRM id and merged since into
+// another is still found by that id, by a deal and by an export.
+func testImportCRMIDFollowsMerge(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "u-1", "", map[string]any{"name": "Ann"}))
+	wantSummary(t, "contacts", mustImport(t, db, csvio.Contacts, "Record ID,Email\n7,ann@acme.test\n", false), 1, 0, 0, 0)
+	// The app learns that its user u-1 is ann@acme.test: the two contacts are one.
+	mustIngest(t, db, identifyMessage(src, "u-1", "", map[string]any{"email": "ann@acme.test"}))
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Fatalf("contacts = %d after the merge, want 1", n)
+	}
+	ann := mustContactByUserID(t, db, "u-1")
+	wantSummary(t, "deal", mustImport(t, db, csvio.Opportunities, "Record ID,Deal Name,Associated Contact IDs\n9,Pilot,7\n", false), 1, 0, 0, 0)
+	if got := peopleOf(mustOpportunityByExternalID(t, db, "9")); fmt.Sprint(got) != fmt.Sprint([]int64{ann.ID}) {
+		t.Errorf("the deal's people = %v, want the survivor %d", got, ann.ID)
+	}
+	if export := mustExport(t, db, csvio.Contacts); !strings.Contains(export, fmt.Sprintf("\n%d,7,ann@acme.test,", ann.ID)) {
+		t.Errorf("the export does not give the survivor its CRM id:\n%s", export)
+	}
+	wantSummary(t, "contacts again", mustImport(t, db, csvio.Contacts, "Record ID,Email\n7,ann@acme.test\n", false), 0, 0, 1, 0)
+	assertExportReimports(t, db)
+}
