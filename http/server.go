@@ -5,12 +5,14 @@ package http
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"tandem"
+	"tandem/csvio"
 	"tandem/ingest"
 	"tandem/metrics"
 	"tandem/report"
@@ -43,6 +45,10 @@ type Store interface {
 	ValidateAgreement(doc []byte) error
 	AgreementDiff(ctx context.Context, from, to int) (string, error)
 	StartRescore(ctx context.Context) (*tandem.Rescore, error)
+	// Import stores the rows of a CSV file of contacts, accounts or opportunities.
+	Import(ctx context.Context, r *csvio.Reader, opt store.ImportOptions) (*store.ImportSummary, error)
+	// Export writes every contact, account or opportunity as CSV, returning how many.
+	Export(ctx context.Context, o csvio.Object, w io.Writer) (int64, error)
 	// ContactsPage is Contacts with the page that continues the listing.
 	ContactsPage(ctx context.Context, f tandem.ContactFilter, p tandem.Page) ([]*tandem.Contact, tandem.Page, error)
 	Ping(ctx context.Context) error
@@ -157,6 +163,8 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/opportunities/{id}/won", token(s.winOpportunity, tandem.RoleSales)},
 		{"POST /api/v1/opportunities/{id}/lost", token(s.loseOpportunity, tandem.RoleSales)},
 		{"GET /api/v1/reports/sla", token(s.slaReport)},
+		{"POST /api/v1/imports/{object}", token(s.importCSV, tandem.RoleMarketing)},
+		{"GET /api/v1/exports/{object}", token(s.exportCSV, tandem.RoleMarketing)},
 		{"GET /api/v1/reports/conversion", token(s.conversionReport)},
 		{"/api/", open(s.noEndpoint)},
 		{"/", open(s.app)},

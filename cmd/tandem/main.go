@@ -7,6 +7,8 @@
 //	tandem sources create        print a new source and its write key
 //	tandem demo                  fill the store with believable synthetic data
 //	tandem rescore               rescore every contact under the active agreement
+//	tandem import OBJECT FILE    import contacts, accounts or opportunities from CSV
+//	tandem export OBJECT         export contacts, accounts or opportunities as CSV
 //	tandem users create          add a person who signs in to the web app
 //	tandem bench ingest          measure ingest throughput and latency
 //	tandem bench handoff         measure the time from an MQL to its signed webhook
@@ -38,6 +40,10 @@ Usage:
   tandem sources create [flags]    create an ingestion source and print its write key
   tandem demo [flags]              fill the store with believable synthetic data
   tandem rescore [flags]           rescore every contact under the active agreement
+  tandem import OBJECT FILE [flags]
+                                   import contacts, accounts or opportunities from a CSV
+                                   file (HubSpot's and Salesforce's columns are recognised)
+  tandem export OBJECT [flags]     write contacts, accounts or opportunities as CSV
   tandem users create [flags]      add a person who signs in to the web app
   tandem bench ingest [flags]      measure ingest throughput against a server on loopback
   tandem bench handoff [flags]     measure the time from an MQL's event to the rep's webhook
@@ -83,6 +89,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return demo(ctx, rest, stdout, stderr)
 	case "rescore":
 		return rescore(ctx, rest, stdout, stderr)
+	case "import":
+		return importFile(ctx, rest, stdout, stderr)
+	case "export":
+		return exportFile(ctx, rest, stdout, stderr)
 	case "bench":
 		switch {
 		case len(rest) > 0 && rest[0] == "ingest":

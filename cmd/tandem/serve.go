@@ -157,7 +157,14 @@ func newHTTPServer(db *store.DB, reg *metrics.Registry, maxCommit int, log *slog
 // openStore opens and migrates the store; an ingester is a command that will ingest
 // events (see store.Options.Ingester).
 func openStore(ctx context.Context, sf storeFlags, log *slog.Logger, ingester bool) (*store.DB, error) {
-	db, err := store.Open(ctx, sf.db, store.Options{SQLiteSync: sf.sqliteSync, Ingester: ingester})
+	return openStoreWith(ctx, sf, log, store.Options{Ingester: ingester})
+}
+
+// openStoreWith is openStore with options of the command's own; the flags set the
+// SQLite durability.
+func openStoreWith(ctx context.Context, sf storeFlags, log *slog.Logger, opt store.Options) (*store.DB, error) {
+	opt.SQLiteSync = sf.sqliteSync
+	db, err := store.Open(ctx, sf.db, opt)
 	if err != nil {
 		return nil, err
 	}
