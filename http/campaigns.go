@@ -9,6 +9,7 @@ import (
 
 	"tandem"
 	"tandem/agreement"
+	"tandem/attribution"
 	"tandem/store"
 )
 
@@ -73,8 +74,8 @@ func (s *Server) contactTouches(w http.ResponseWriter, r *http.Request) {
 }
 
 // attributionReport answers revenue, pipeline and won deals by campaign and channel
-// under every model, with the cutoff (created or closed), lookback (e.g. 90d) and
-// currency given.
+// under every model, or the one asked for, with the cutoff (created or closed), lookback
+// (e.g. 90d) and currency given.
 func (s *Server) attributionReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var lookback time.Duration
@@ -96,7 +97,8 @@ func (s *Server) attributionReport(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, tandem.Errorf(tandem.EInvalid, "currency: want an ISO 4217 code such as USD, got %q", q.Get("currency")))
 		return
 	}
-	rep, err := s.store.Attribution(r.Context(), store.AttributionQuery{Cutoff: cutoff, Lookback: lookback, Currency: currency})
+	rep, err := s.store.Attribution(r.Context(), store.AttributionQuery{Cutoff: cutoff, Lookback: lookback, Currency: currency,
+		Model: attribution.Kind(q.Get("model"))})
 	if err != nil {
 		s.problem(w, r, err)
 		return

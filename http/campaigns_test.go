@@ -50,6 +50,8 @@ func TestAttributionReport(t *testing.T) {
 	ts.mustJSON(t, ts.api(t, "POST", fmt.Sprintf("/api/v1/opportunities/%d/won", o.ID), sales, ""), 200, nil)
 	ts.mustProblem(t, ts.api(t, "GET", "/api/v1/reports/attribution?cutoff=later", sales, ""), 400, "")
 	ts.mustProblem(t, ts.api(t, "GET", "/api/v1/reports/attribution?lookback=soon", sales, ""), 400, "")
+	ts.mustProblem(t, ts.api(t, "GET", "/api/v1/reports/attribution?model=z_shaped", sales, ""), 400, "")
+	ts.mustProblem(t, ts.api(t, "GET", "/api/v1/reports/attribution?currency=dollars", sales, ""), 400, "")
 	var rep struct {
 		Opportunities int
 		Models        []struct {
@@ -69,5 +71,9 @@ func TestAttributionReport(t *testing.T) {
 		if len(m.Campaigns) != 1 || m.Campaigns[0].Revenue != 400 || m.Campaigns[0].ROI == nil || *m.Campaigns[0].ROI != 3 {
 			t.Errorf("%s: %+v, want all 400 of the one touch's deal to Ads, ROI 3", m.Model, m.Campaigns)
 		}
+	}
+	ts.mustJSON(t, ts.api(t, "GET", "/api/v1/reports/attribution?model=time_decay", marketing, ""), 200, &rep)
+	if len(rep.Models) != 1 || rep.Models[0].Model != "time_decay" {
+		t.Errorf("asked for time decay alone, got %+v", rep.Models)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"tandem"
@@ -68,6 +69,8 @@ type AttributionQuery struct {
 	Cutoff   string
 	Lookback time.Duration
 	Currency string
+	// Model, when set, is the one model to credit under; every model otherwise.
+	Model attribution.Kind
 }
 
 // Attribution credits every opportunity that is open or won, in one currency, to the
@@ -93,56 +96,50 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 	if aq.Lookback == 0 {
 		aq.Lookback = terms.Lookback
 	}
-	models := make([]attribution.Model, len(AttributionKinds))
-	for i, k := range AttributionKinds {
+	kinds := AttributionKinds
+	if aq.Model != "" {
+		if !slices.Contains(kinds, aq.Model) {
+			return nil, tandem.Errorf(tandem.EInvalid, "model: want one of %s, got %q", kindList(), aq.Model)
+		}
+		kinds = []attribution.Kind{aq.Model}
+	}
+	models := make([]attribution.Model, len(kinds))
+	for i, k := range kinds {
 		models[i] = terms.Models[k]
 		models[i].Cutoff, models[i].Lookback = aq.Cutoff, aq.Lookback
 		if err := models[i].Validate(); err != nil {
 			return nil, tandem.Errorf(tandem.EInvalid, "%v", err)
 		}
 	}
+	// The touches of the people on open and won deals are read on a read connection of
+	// their own while the deals and their people are read on another.
+	var (
+		set     *touchSet
+		setErr  error
+		reading sync.WaitGroup
+	)
+	reading.Go(func() {
+		onDeals := func(col string) (string, []any) {
+			return col + ` IN (SELECT oc.contact_id FROM opportunity_contacts oc JOIN opportunities o ON o.id = oc.opportunity_id
+				WHERE o.status <> 'lost')`, nil
+		}
+		set, setErr = contactTouches(ctx, db.read, newTouchMatcher(campaigns), onDeals)
+	})
 	deals, rep, err := db.attributedDeals(ctx, aq.Currency)
-	if err != nil {
-		return nil, err
+	reading.Wait()
+	if err = cmp.Or(err, setErr); err != nil {
+		return nil, fmt.Errorf("attribution: %w", err)
 	}
 	rep.Model, rep.Cutoff, rep.Lookback = terms.Model, aq.Cutoff, agreement.FormatDuration(aq.Lookback)
-
-	// Whose touches count: the people on open and won deals.
-	people := map[int64][]*attributedDeal{}
-	rows, err := db.read.QueryContext(ctx, `SELECT opportunity_id, contact_id FROM opportunity_contacts`)
-	if err != nil {
-		return nil, fmt.Errorf("attribution: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var deal, contact int64
-		if err := rows.Scan(&deal, &contact); err != nil {
-			return nil, fmt.Errorf("attribution: %w", err)
-		}
-		if d := deals[deal]; d != nil {
-			people[contact] = append(people[contact], d)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("attribution: %w", err)
-	}
-	onDeals := func(col string) (string, []any) {
-		return col + ` IN (SELECT oc.contact_id FROM opportunity_contacts oc JOIN opportunities o ON o.id = oc.opportunity_id
-			WHERE o.status <> 'lost')`, nil
-	}
-	err = contactTouches(ctx, db.read, newTouchMatcher(campaigns), onDeals, func(contact int64, t tandem.CampaignTouch) {
-		for _, d := range people[contact] {
-			d.journey.Touches = append(d.journey.Touches, attribution.Touch{Campaign: t.Campaign, At: t.At})
-		}
-	}, func(contact int64, at time.Time) {
-		for _, d := range people[contact] {
-			if d.journey.LeadAt.IsZero() || at.Before(d.journey.LeadAt) {
-				d.journey.LeadAt = at
+	for _, d := range deals {
+		for _, contact := range d.people {
+			for _, t := range set.touches[contact] {
+				d.journey.Touches = append(d.journey.Touches, attribution.Touch{Campaign: t.Campaign, At: t.At})
+			}
+			if at, ok := set.leads[contact]; ok && (d.journey.LeadAt.IsZero() || at < micros(d.journey.LeadAt)) {
+				d.journey.LeadAt = fromMicros(at)
 			}
 		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("attribution: %w", err)
 	}
 
 	type sums struct{ revenue, pipeline, deals float64 }
@@ -205,14 +202,17 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 	return rep, nil
 }
 
-// attributedDeal is an open or won deal and its journey as attribution reads it.
+// attributedDeal is an open or won deal, its people and its journey as attribution
+// reads it.
 type attributedDeal struct {
 	journey attribution.Journey
 	won     bool
+	people  []int64
 }
 
 // attributedDeals reads the open and won deals in currency, or in the currency most of
-// them are in when it is empty, by id; and a report that says which currencies there are.
+// them are in when it is empty, by id, with their people; and a report that says which
+// currencies there are.
 func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*attributedDeal, *AttributionReport, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, amount, currency, status, created_at, closed_at FROM opportunities
 		WHERE status <> 'lost'`)
@@ -259,5 +259,31 @@ func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*
 	}
 	deals := byCurrency[rep.Currency]
 	rep.Opportunities = len(deals)
+	people, err := db.read.QueryContext(ctx, `SELECT opportunity_id, contact_id FROM opportunity_contacts`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("attribution: %w", err)
+	}
+	defer people.Close()
+	for people.Next() {
+		var deal, contact int64
+		if err := people.Scan(&deal, &contact); err != nil {
+			return nil, nil, fmt.Errorf("attribution: %w", err)
+		}
+		if d := deals[deal]; d != nil {
+			d.people = append(d.people, contact)
+		}
+	}
+	if err := people.Err(); err != nil {
+		return nil, nil, fmt.Errorf("attribution: %w", err)
+	}
 	return deals, rep, nil
+}
+
+// kindList names the attribution models, for messages.
+func kindList() string {
+	names := make([]string, len(AttributionKinds))
+	for i, k := range AttributionKinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }

@@ -194,73 +194,89 @@ func pageUTM(properties, context []byte) utmTags {
 
 // touchMatcher finds the campaign a touch mark is a touch of.
 type touchMatcher struct {
-	campaigns []*tandem.Campaign
-	byEvent   map[string]*tandem.Campaign
+	byEvent map[string]*tandem.Campaign
+	// byUTM holds the campaigns by lower-cased UTM campaign, in name order: the first
+	// whose source and medium match (or are unset) is the mark's.
+	byUTM map[string][]*tandem.Campaign
 }
 
 func newTouchMatcher(campaigns []*tandem.Campaign) *touchMatcher {
-	m := &touchMatcher{campaigns: campaigns, byEvent: map[string]*tandem.Campaign{}}
+	m := &touchMatcher{byEvent: map[string]*tandem.Campaign{}, byUTM: map[string][]*tandem.Campaign{}}
 	for _, c := range campaigns {
 		if c.TrackEvent != "" && m.byEvent[c.TrackEvent] == nil {
 			m.byEvent[c.TrackEvent] = c
+		}
+		if c.UTMCampaign != "" {
+			k := strings.ToLower(c.UTMCampaign)
+			m.byUTM[k] = append(m.byUTM[k], c)
 		}
 	}
 	return m
 }
 
-// match returns the campaign of a mark, or nil.
-func (m *touchMatcher) match(kind, tag, source, medium string) *tandem.Campaign {
-	if kind == "event" {
-		return m.byEvent[tag]
+// match returns the campaign of a mark, or nil. The mark's UTM tags are lower-cased
+// already. It takes bytes as rows give them, and keeps none.
+func (m *touchMatcher) match(kind, tag, source, medium []byte) *tandem.Campaign {
+	if string(kind) == "event" {
+		return m.byEvent[string(tag)]
 	}
-	return matchUTM(m.campaigns, utmTags{tag, source, medium})
+	for _, c := range m.byUTM[string(tag)] {
+		if (c.UTMSource == "" || strings.EqualFold(c.UTMSource, string(source))) &&
+			(c.UTMMedium == "" || strings.EqualFold(c.UTMMedium, string(medium))) {
+			return c
+		}
+	}
+	return nil
 }
 
-// contactTouches reads the campaign touches of the contacts where(column) selects from
-// their marks and list memberships, and calls touch with each, oldest first for each
-// contact, and lead, when not nil, with when each became a lead.
-func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any),
-	touch func(contactID int64, t tandem.CampaignTouch), lead func(contactID int64, at time.Time)) error {
-	byContact := map[int64][]tandem.CampaignTouch{}
-	var order []int64
-	add := func(id int64, t tandem.CampaignTouch) {
-		if byContact[id] == nil {
-			order = append(order, id)
-		}
-		byContact[id] = append(byContact[id], t)
-	}
+// touchSet is the campaign touches of some contacts, and when each became a lead.
+type touchSet struct {
+	// touches holds each contact's touches, oldest first.
+	touches map[int64][]tandem.CampaignTouch
+	// leads holds when each contact became a lead, in microseconds.
+	leads map[int64]int64
+}
+
+// contactTouches reads the campaign touches of the contacts where(column) selects,
+// from their marks and list memberships.
+func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any)) (*touchSet, error) {
+	set := &touchSet{touches: map[int64][]tandem.CampaignTouch{}, leads: map[int64]int64{}}
 	cond, args := where("contact_id")
-	rows, err := q.QueryContext(ctx, `SELECT contact_id, at, kind, tag, source, medium FROM touch_marks WHERE `+cond+` ORDER BY contact_id, at, id`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT contact_id, at, kind, tag, source, medium FROM touch_marks WHERE `+cond, args...)
 	if err != nil {
-		return fmt.Errorf("touches: %w", err)
+		return nil, fmt.Errorf("touches: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
 			id, at                    int64
-			kind, tag, source, medium string
+			kind, tag, source, medium sql.RawBytes
 		)
 		if err := rows.Scan(&id, &at, &kind, &tag, &source, &medium); err != nil {
-			return fmt.Errorf("touches: %w", err)
+			return nil, fmt.Errorf("touches: %w", err)
 		}
-		if kind == "lead" {
-			if lead != nil {
-				lead(id, fromMicros(at))
+		if string(kind) == "lead" {
+			if l, ok := set.leads[id]; !ok || at < l {
+				set.leads[id] = at
 			}
 			continue
 		}
 		if c := m.match(kind, tag, source, medium); c != nil {
-			add(id, tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: kind})
+			how := "utm"
+			if string(kind) == "event" {
+				how = "event"
+			}
+			set.touches[id] = append(set.touches[id], tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: how})
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("touches: %w", err)
+		return nil, fmt.Errorf("touches: %w", err)
 	}
 	cond, args = where("m.contact_id")
 	members, err := q.QueryContext(ctx, `SELECT m.contact_id, c.id, c.name, c.channel, m.added_at FROM campaign_members m
 		JOIN campaigns c ON c.id = m.campaign_id WHERE `+cond, args...)
 	if err != nil {
-		return fmt.Errorf("touches: %w", err)
+		return nil, fmt.Errorf("touches: %w", err)
 	}
 	defer members.Close()
 	for members.Next() {
@@ -269,38 +285,19 @@ func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(
 			t      tandem.CampaignTouch
 		)
 		if err := members.Scan(&id, &t.CampaignID, &t.Campaign, &t.Channel, &at); err != nil {
-			return fmt.Errorf("touches: %w", err)
+			return nil, fmt.Errorf("touches: %w", err)
 		}
 		t.At, t.How = fromMicros(at), "member"
-		add(id, t)
+		set.touches[id] = append(set.touches[id], t)
 	}
 	if err := members.Err(); err != nil {
-		return fmt.Errorf("touches: %w", err)
+		return nil, fmt.Errorf("touches: %w", err)
 	}
-	for _, id := range order {
-		list := byContact[id]
-		// Marks of one contact at one instant keep the order they were stored in.
+	for _, list := range set.touches {
+		// Marks of one contact at one instant keep the order they were read in.
 		slices.SortStableFunc(list, func(x, y tandem.CampaignTouch) int { return x.At.Compare(y.At) })
-		for _, t := range list {
-			touch(id, t)
-		}
 	}
-	return nil
-}
-
-// match returns the campaign UTM tags name, or nil.
-func matchUTM(campaigns []*tandem.Campaign, t utmTags) *tandem.Campaign {
-	if t.campaign == "" {
-		return nil
-	}
-	for _, c := range campaigns {
-		if c.UTMCampaign != "" && strings.EqualFold(c.UTMCampaign, t.campaign) &&
-			(c.UTMSource == "" || strings.EqualFold(c.UTMSource, t.source)) &&
-			(c.UTMMedium == "" || strings.EqualFold(c.UTMMedium, t.medium)) {
-			return c
-		}
-	}
-	return nil
+	return set, nil
 }
 
 // ContactTouches derives a contact's campaign touches from its events: page views whose
@@ -319,13 +316,13 @@ func (db *DB) ContactTouches(ctx context.Context, contactID int64) ([]tandem.Cam
 	if err != nil {
 		return nil, err
 	}
-	touches := []tandem.CampaignTouch{}
 	one := func(col string) (string, []any) { return col + ` = $1`, []any{canonical} }
-	err = contactTouches(ctx, db.read, newTouchMatcher(campaigns), one, func(_ int64, t tandem.CampaignTouch) {
-		touches = append(touches, t)
-	}, nil)
+	set, err := contactTouches(ctx, db.read, newTouchMatcher(campaigns), one)
 	if err != nil {
 		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
 	}
-	return touches, nil
+	if touches := set.touches[canonical]; touches != nil {
+		return touches, nil
+	}
+	return []tandem.CampaignTouch{}, nil
 }

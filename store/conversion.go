@@ -125,13 +125,14 @@ func (db *DB) SourceConversion(ctx context.Context, when, per string) (*SourceCo
 	mqls := func(col string) (string, []any) {
 		return col + ` IN (SELECT contact_id FROM stage_changes WHERE to_stage = $1 AND at >= $2 AND at < $3)`, []any{sc.Stages[0], from, to}
 	}
-	err = contactTouches(ctx, db.read, newTouchMatcher(campaigns), mqls, func(id int64, t tandem.CampaignTouch) {
-		if _, ok := sources[id]; !ok && people[id] != nil && micros(t.At) <= people[id].mql {
-			sources[id] = source{t.Channel, t.Campaign}
-		}
-	}, nil)
+	set, err := contactTouches(ctx, db.read, newTouchMatcher(campaigns), mqls)
 	if err != nil {
 		return nil, fmt.Errorf("source conversion: %w", err)
+	}
+	for id, touches := range set.touches {
+		if j := people[id]; j != nil && len(touches) > 0 && micros(touches[0].At) <= j.mql {
+			sources[id] = source{touches[0].Channel, touches[0].Campaign}
+		}
 	}
 
 	type times struct {
