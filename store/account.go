@@ -29,9 +29,9 @@ func (r *resolver) accountByDomain(ctx context.Context, domain, name string) (in
 		name = domain
 	}
 	var id int64
-	err := r.tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE domain = $1`, domain).Scan(&id)
+	err := r.queryRow(ctx, `SELECT id FROM accounts WHERE domain = $1`, domain).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = r.tx.QueryRowContext(ctx, `INSERT INTO accounts (domain, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
+		err = r.queryRow(ctx, `INSERT INTO accounts (domain, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
 			ON CONFLICT (domain) DO UPDATE SET updated_at = accounts.updated_at RETURNING id`, domain, name, r.now).Scan(&id)
 	}
 	if err != nil {
@@ -59,12 +59,12 @@ func (r *resolver) group(ctx context.Context, m *tandem.Message) (int64, error) 
 		name      string
 		curDomain sql.NullString
 	)
-	err := r.tx.QueryRowContext(ctx, `SELECT id, traits, name, domain FROM accounts WHERE group_id = $1`, m.GroupID).Scan(&id, &rawTraits, &name, &curDomain)
+	err := r.queryRow(ctx, `SELECT id, traits, name, domain FROM accounts WHERE group_id = $1`, m.GroupID).Scan(&id, &rawTraits, &name, &curDomain)
 	if errors.Is(err, sql.ErrNoRows) && domain != "" {
-		err = r.tx.QueryRowContext(ctx, `SELECT id, traits, name, domain FROM accounts WHERE domain = $1 AND group_id IS NULL`, domain).Scan(&id, &rawTraits, &name, &curDomain)
+		err = r.queryRow(ctx, `SELECT id, traits, name, domain FROM accounts WHERE domain = $1 AND group_id IS NULL`, domain).Scan(&id, &rawTraits, &name, &curDomain)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		err = r.tx.QueryRowContext(ctx, `INSERT INTO accounts (group_id, created_at, updated_at) VALUES ($1, $2, $2)
+		err = r.queryRow(ctx, `INSERT INTO accounts (group_id, created_at, updated_at) VALUES ($1, $2, $2)
 			ON CONFLICT (group_id) DO UPDATE SET updated_at = accounts.updated_at RETURNING id, traits, name, domain`,
 			m.GroupID, r.now).Scan(&id, &rawTraits, &name, &curDomain)
 	}
@@ -86,7 +86,7 @@ func (r *resolver) group(ctx context.Context, m *tandem.Message) (int64, error) 
 	if newDomain == "" && domain != "" {
 		// Another account may own the domain already; then the group keeps none.
 		var other int64
-		err := r.tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE domain = $1`, domain).Scan(&other)
+		err := r.queryRow(ctx, `SELECT id FROM accounts WHERE domain = $1`, domain).Scan(&other)
 		if errors.Is(err, sql.ErrNoRows) {
 			newDomain = domain
 		} else if err != nil {
@@ -102,7 +102,7 @@ func (r *resolver) group(ctx context.Context, m *tandem.Message) (int64, error) 
 		d = newDomain
 		r.domains[newDomain] = id
 	}
-	if _, err := r.tx.ExecContext(ctx, `UPDATE accounts SET group_id = $1, name = $2, traits = $3, domain = $4, updated_at = $5 WHERE id = $6`,
+	if _, err := r.exec(ctx, `UPDATE accounts SET group_id = $1, name = $2, traits = $3, domain = $4, updated_at = $5 WHERE id = $6`,
 		m.GroupID, name, string(raw), d, r.now, id); err != nil {
 		return 0, fmt.Errorf("group %q: %w", m.GroupID, err)
 	}

@@ -159,6 +159,51 @@ type resolver struct {
 	mergedStages map[int64][]lifecycle.State
 	// scored are the scores the transaction wrote.
 	scored []*contactScore
+	// stmts are the statements prepared in the transaction, by their text.
+	stmts map[string]*sql.Stmt
+}
+
+// exec runs a statement in the ingest transaction. On SQLite each statement is prepared
+// once a transaction: parsing it again for each of the thousands of people a group may
+// create cost more than running it. PostgreSQL's driver keeps prepared statements by
+// itself.
+func (r *resolver) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s, err := r.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return r.tx.ExecContext(ctx, q, args...)
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// queryRow runs a query for one row in the ingest transaction, as exec does.
+func (r *resolver) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s, err := r.stmt(ctx, q); err == nil && s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return r.tx.QueryRowContext(ctx, q, args...) // unprepared, or failing as it did
+}
+
+// stmt returns q prepared in the transaction on SQLite, nil on PostgreSQL. The
+// transaction's end closes it.
+func (r *resolver) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if r.db.dialect.name() != "sqlite" {
+		return nil, nil
+	}
+	if s, ok := r.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := r.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if r.stmts == nil {
+		r.stmts = map[string]*sql.Stmt{}
+	}
+	r.stmts[q] = s
+	return s, nil
 }
 
 // writesTraits reports whether m changes a contact's or an account's traits.
@@ -340,7 +385,7 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 				return 0, 0, err
 			}
 			v.accountID = acc
-			if _, err := r.tx.ExecContext(ctx, `UPDATE visitors SET account_id = $1 WHERE id = $2`, acc, v.id); err != nil {
+			if _, err := r.exec(ctx, `UPDATE visitors SET account_id = $1 WHERE id = $2`, acc, v.id); err != nil {
 				return 0, 0, fmt.Errorf("visitor account: %w", err)
 			}
 		}
@@ -406,7 +451,7 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 		if old := c.email; old != "" {
 			// The old address no longer names this person: whoever identifies with it
 			// next (a typo corrected, an inbox handed on) is not merged into them.
-			if _, err := r.tx.ExecContext(ctx, `DELETE FROM identities WHERE kind = 'email' AND value = $1 AND contact_id = $2`, old, target); err != nil {
+			if _, err := r.exec(ctx, `DELETE FROM identities WHERE kind = 'email' AND value = $1 AND contact_id = $2`, old, target); err != nil {
 				return 0, 0, fmt.Errorf("release email: %w", err)
 			}
 			delete(r.emails, old)
@@ -440,7 +485,7 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 // hasUserID reports whether a contact is known by a user id.
 func (r *resolver) hasUserID(ctx context.Context, contactID int64) (bool, error) {
 	var has bool
-	err := r.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM identities WHERE kind = 'user' AND contact_id = $1)`, contactID).Scan(&has)
+	err := r.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM identities WHERE kind = 'user' AND contact_id = $1)`, contactID).Scan(&has)
 	if err != nil {
 		return false, fmt.Errorf("contact %d user ids: %w", contactID, err)
 	}
@@ -497,10 +542,10 @@ func (r *resolver) visitor(ctx context.Context, anon string) (*visitor, error) {
 		return v, nil
 	}
 	v := &visitor{}
-	err := r.tx.QueryRowContext(ctx, `INSERT INTO visitors (anonymous_id, created_at) VALUES ($1, $2)
+	err := r.queryRow(ctx, `INSERT INTO visitors (anonymous_id, created_at) VALUES ($1, $2)
 		ON CONFLICT (anonymous_id) DO NOTHING RETURNING id`, anon, r.now).Scan(&v.id)
 	if errors.Is(err, sql.ErrNoRows) { // another node created it meanwhile
-		err = r.tx.QueryRowContext(ctx, `SELECT id, COALESCE(contact_id, 0), COALESCE(account_id, 0) FROM visitors WHERE anonymous_id = $1`,
+		err = r.queryRow(ctx, `SELECT id, COALESCE(contact_id, 0), COALESCE(account_id, 0) FROM visitors WHERE anonymous_id = $1`,
 			anon).Scan(&v.id, &v.contactID, &v.accountID)
 	}
 	if err != nil {
@@ -513,7 +558,7 @@ func (r *resolver) visitor(ctx context.Context, anon string) (*visitor, error) {
 func (r *resolver) visitorTraits(ctx context.Context, v *visitor, traits map[string]any) error {
 	if v.traits == nil {
 		var raw string
-		if err := r.tx.QueryRowContext(ctx, `SELECT traits FROM visitors WHERE id = $1`, v.id).Scan(&raw); err != nil {
+		if err := r.queryRow(ctx, `SELECT traits FROM visitors WHERE id = $1`, v.id).Scan(&raw); err != nil {
 			return fmt.Errorf("visitor traits: %w", err)
 		}
 		v.traits = map[string]any{}
@@ -529,7 +574,7 @@ func (r *resolver) visitorTraits(ctx context.Context, v *visitor, traits map[str
 func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error {
 	v.contactID = contactID
 	var raw string
-	if err := r.tx.QueryRowContext(ctx, `UPDATE visitors SET contact_id = $1 WHERE id = $2 RETURNING traits`, contactID, v.id).Scan(&raw); err != nil {
+	if err := r.queryRow(ctx, `UPDATE visitors SET contact_id = $1 WHERE id = $2 RETURNING traits`, contactID, v.id).Scan(&raw); err != nil {
 		return fmt.Errorf("link visitor: %w", err)
 	}
 	if err := r.linkEvents(ctx, v.id, contactID); err != nil {
@@ -559,7 +604,7 @@ func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error 
 // createContact makes the contact m is the first message of.
 func (r *resolver) createContact(ctx context.Context, m *tandem.Message) (int64, error) {
 	var id int64
-	err := r.tx.QueryRowContext(ctx, `INSERT INTO contacts (created_at, updated_at) VALUES ($1, $1) RETURNING id`, r.now).Scan(&id)
+	err := r.queryRow(ctx, `INSERT INTO contacts (created_at, updated_at) VALUES ($1, $1) RETURNING id`, r.now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create contact: %w", err)
 	}
@@ -579,14 +624,14 @@ func (r *resolver) claim(ctx context.Context, kind, value string, target int64, 
 		}
 		return r.merge(ctx, target, owner)
 	}
-	res, err := r.tx.ExecContext(ctx, `INSERT INTO identities (kind, value, contact_id) VALUES ($1, $2, $3)
+	res, err := r.exec(ctx, `INSERT INTO identities (kind, value, contact_id) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, value) DO NOTHING`, kind, value, target)
 	if err != nil {
 		return 0, fmt.Errorf("claim %s: %w", kind, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 { // another node claimed it meanwhile
 		var owner int64
-		if err := r.tx.QueryRowContext(ctx, `SELECT contact_id FROM identities WHERE kind = $1 AND value = $2`, kind, value).Scan(&owner); err != nil {
+		if err := r.queryRow(ctx, `SELECT contact_id FROM identities WHERE kind = $1 AND value = $2`, kind, value).Scan(&owner); err != nil {
 			return 0, fmt.Errorf("claim %s: %w", kind, err)
 		}
 		known[value] = owner
@@ -616,7 +661,7 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 	}
 	s.dirty = true
 	var lost lifecycle.State
-	if err := r.tx.QueryRowContext(ctx, `SELECT stage, funnel_stage FROM contacts WHERE id = $1`, loser).Scan(&lost.Stage, &lost.Funnel); err != nil {
+	if err := r.queryRow(ctx, `SELECT stage, funnel_stage FROM contacts WHERE id = $1`, loser).Scan(&lost.Stage, &lost.Funnel); err != nil {
 		return 0, fmt.Errorf("merge contacts: %w", err)
 	}
 	if r.mergedStages == nil {
@@ -645,20 +690,20 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		`UPDATE touch_marks SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE contact_merges SET into_id = $1 WHERE into_id = $2`,
 	} {
-		if _, err := r.tx.ExecContext(ctx, q, survivor, loser); err != nil {
+		if _, err := r.exec(ctx, q, survivor, loser); err != nil {
 			return 0, fmt.Errorf("merge contacts: %w", err)
 		}
 	}
 	// The merged contact's stage history stays readable as its own: each move is
 	// marked with the contact it happened to.
-	if _, err := r.tx.ExecContext(ctx, `UPDATE stage_changes SET contact_id = $1, cause = cause || $3 WHERE contact_id = $2`,
+	if _, err := r.exec(ctx, `UPDATE stage_changes SET contact_id = $1, cause = cause || $3 WHERE contact_id = $2`,
 		survivor, loser, fmt.Sprintf(" (as contact %d, merged)", loser)); err != nil {
 		return 0, fmt.Errorf("merge contacts: %w", err)
 	}
-	if _, err := r.tx.ExecContext(ctx, `INSERT INTO contact_merges (from_id, into_id, merged_at) VALUES ($1, $2, $3)`, loser, survivor, r.now); err != nil {
+	if _, err := r.exec(ctx, `INSERT INTO contact_merges (from_id, into_id, merged_at) VALUES ($1, $2, $3)`, loser, survivor, r.now); err != nil {
 		return 0, fmt.Errorf("merge contacts: %w", err)
 	}
-	if _, err := r.tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = $1`, loser); err != nil {
+	if _, err := r.exec(ctx, `DELETE FROM contacts WHERE id = $1`, loser); err != nil {
 		return 0, fmt.Errorf("merge contacts: %w", err)
 	}
 	for _, v := range r.visitors {
@@ -680,7 +725,7 @@ func (r *resolver) contact(ctx context.Context, id int64) (*contactState, error)
 		traits string
 		acc    sql.NullInt64
 	)
-	err := r.tx.QueryRowContext(ctx, `SELECT email, traits, account_id FROM contacts WHERE id = $1`, id).Scan(&email, &traits, &acc)
+	err := r.queryRow(ctx, `SELECT email, traits, account_id FROM contacts WHERE id = $1`, id).Scan(&email, &traits, &acc)
 	if err != nil {
 		return nil, fmt.Errorf("load contact %d: %w", id, err)
 	}
@@ -707,7 +752,7 @@ func (r *resolver) flush(ctx context.Context) error {
 		if c.email != "" {
 			email = c.email
 		}
-		if _, err := r.tx.ExecContext(ctx, `UPDATE contacts SET email = $1, traits = $2, account_id = $3, updated_at = $4 WHERE id = $5`,
+		if _, err := r.exec(ctx, `UPDATE contacts SET email = $1, traits = $2, account_id = $3, updated_at = $4 WHERE id = $5`,
 			email, string(traits), nullID(c.accountID), r.now, id); err != nil {
 			return fmt.Errorf("save contact %d: %w", id, err)
 		}
@@ -720,7 +765,7 @@ func (r *resolver) flush(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("visitor traits: %w", err)
 		}
-		if _, err := r.tx.ExecContext(ctx, `UPDATE visitors SET traits = $1 WHERE id = $2`, string(traits), v.id); err != nil {
+		if _, err := r.exec(ctx, `UPDATE visitors SET traits = $1 WHERE id = $2`, string(traits), v.id); err != nil {
 			return fmt.Errorf("save visitor: %w", err)
 		}
 	}
