@@ -118,14 +118,8 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 		setErr  error
 		reading sync.WaitGroup
 	)
-	reading.Go(func() {
-		onDeals := func(col string) (string, []any) {
-			return col + ` IN (SELECT oc.contact_id FROM opportunity_contacts oc JOIN opportunities o ON o.id = oc.opportunity_id
-				WHERE o.status <> 'lost')`, nil
-		}
-		set, setErr = contactTouches(ctx, db.read, newTouchMatcher(campaigns), onDeals)
-	})
-	deals, rep, err := db.attributedDeals(ctx, aq.Currency)
+	reading.Go(func() { set, setErr = contactTouches(ctx, db.read, newTouchMatcher(campaigns), onDeals) })
+	deals, leads, rep, err := db.attributedDeals(ctx, aq.Currency)
 	reading.Wait()
 	if err = cmp.Or(err, setErr); err != nil {
 		return nil, fmt.Errorf("attribution: %w", err)
@@ -136,7 +130,7 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 			for _, t := range set.touches[contact] {
 				d.journey.Touches = append(d.journey.Touches, attribution.Touch{Campaign: t.Campaign, At: t.At})
 			}
-			if at, ok := set.leads[contact]; ok && (d.journey.LeadAt.IsZero() || at < micros(d.journey.LeadAt)) {
+			if at, ok := leads[contact]; ok && (d.journey.LeadAt.IsZero() || at < micros(d.journey.LeadAt)) {
 				d.journey.LeadAt = fromMicros(at)
 			}
 		}
@@ -210,14 +204,20 @@ type attributedDeal struct {
 	people  []int64
 }
 
+// onDeals selects the people on open and won deals.
+func onDeals(col string) (string, []any) {
+	return col + ` IN (SELECT oc.contact_id FROM opportunity_contacts oc JOIN opportunities o ON o.id = oc.opportunity_id
+		WHERE o.status <> 'lost')`, nil
+}
+
 // attributedDeals reads the open and won deals in currency, or in the currency most of
-// them are in when it is empty, by id, with their people; and a report that says which
-// currencies there are.
-func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*attributedDeal, *AttributionReport, error) {
+// them are in when it is empty, by id, with their people, and when those became leads
+// (in microseconds); and a report that says which currencies there are.
+func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*attributedDeal, map[int64]int64, *AttributionReport, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, amount, currency, status, created_at, closed_at FROM opportunities
 		WHERE status <> 'lost'`)
 	if err != nil {
-		return nil, nil, fmt.Errorf("attribution: %w", err)
+		return nil, nil, nil, fmt.Errorf("attribution: %w", err)
 	}
 	defer rows.Close()
 	byCurrency := map[string]map[int64]*attributedDeal{}
@@ -230,7 +230,7 @@ func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*
 			d           attributedDeal
 		)
 		if err := rows.Scan(&id, &d.journey.Amount, &cur, &status, &created, &closed); err != nil {
-			return nil, nil, fmt.Errorf("attribution: %w", err)
+			return nil, nil, nil, fmt.Errorf("attribution: %w", err)
 		}
 		d.journey.CreatedAt, d.won = fromMicros(created), status == tandem.OpportunityWon
 		if closed.Valid {
@@ -242,7 +242,7 @@ func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*
 		byCurrency[cur][id] = &d
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("attribution: %w", err)
+		return nil, nil, nil, fmt.Errorf("attribution: %w", err)
 	}
 	rep := &AttributionReport{Currencies: []CurrencyDeals{}, Currency: strings.ToUpper(currency)}
 	for cur, deals := range byCurrency {
@@ -261,22 +261,39 @@ func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*
 	rep.Opportunities = len(deals)
 	people, err := db.read.QueryContext(ctx, `SELECT opportunity_id, contact_id FROM opportunity_contacts`)
 	if err != nil {
-		return nil, nil, fmt.Errorf("attribution: %w", err)
+		return nil, nil, nil, fmt.Errorf("attribution: %w", err)
 	}
 	defer people.Close()
 	for people.Next() {
 		var deal, contact int64
 		if err := people.Scan(&deal, &contact); err != nil {
-			return nil, nil, fmt.Errorf("attribution: %w", err)
+			return nil, nil, nil, fmt.Errorf("attribution: %w", err)
 		}
 		if d := deals[deal]; d != nil {
 			d.people = append(d.people, contact)
 		}
 	}
 	if err := people.Err(); err != nil {
-		return nil, nil, fmt.Errorf("attribution: %w", err)
+		return nil, nil, nil, fmt.Errorf("attribution: %w", err)
 	}
-	return deals, rep, nil
+	cond, args := onDeals("id")
+	rows, err = db.read.QueryContext(ctx, `SELECT id, lead_at FROM contacts WHERE lead_at IS NOT NULL AND `+cond, args...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("attribution: %w", err)
+	}
+	defer rows.Close()
+	leads := map[int64]int64{}
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, nil, nil, fmt.Errorf("attribution: %w", err)
+		}
+		leads[id] = at
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("attribution: %w", err)
+	}
+	return deals, leads, rep, nil
 }
 
 // kindList names the attribution models, for messages.

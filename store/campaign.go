@@ -1,15 +1,17 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	segjson "github.com/segmentio/encoding/json"
 
 	"tandem"
 )
@@ -77,8 +79,14 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 			if err := db.dialect.lockIngest(ctx, tx); err != nil {
 				return err
 			}
-			if err := markTrackEvent(ctx, tx, c.TrackEvent); err != nil {
+			var named int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM campaigns WHERE track_event = $1`, c.TrackEvent).Scan(&named); err != nil {
 				return err
+			}
+			if named == 0 {
+				if err := tagTrackEvent(ctx, tx, c.TrackEvent); err != nil {
+					return err
+				}
 			}
 		}
 		var n int
@@ -171,12 +179,12 @@ func pageUTM(properties, context []byte) utmTags {
 		Campaign struct{ Name, Source, Medium string } `json:"campaign"`
 		Page     struct{ URL, Search string }          `json:"page"`
 	}
-	_ = json.Unmarshal(context, &ctx)
+	_ = segjson.Unmarshal(context, &ctx)
 	if ctx.Campaign.Name != "" {
 		return utmTags{ctx.Campaign.Name, ctx.Campaign.Source, ctx.Campaign.Medium}
 	}
 	var props struct{ URL, Search string }
-	_ = json.Unmarshal(properties, &props)
+	_ = segjson.Unmarshal(properties, &props)
 	for _, s := range []string{props.URL, props.Search, ctx.Page.URL, ctx.Page.Search} {
 		if i := strings.IndexByte(s, '?'); i >= 0 {
 			s = s[i+1:]
@@ -192,11 +200,11 @@ func pageUTM(properties, context []byte) utmTags {
 	return utmTags{}
 }
 
-// touchMatcher finds the campaign a touch mark is a touch of.
+// touchMatcher finds the campaign of a touch tag.
 type touchMatcher struct {
 	byEvent map[string]*tandem.Campaign
 	// byUTM holds the campaigns by lower-cased UTM campaign, in name order: the first
-	// whose source and medium match (or are unset) is the mark's.
+	// whose source and medium match (or are unset) is the touch's.
 	byUTM map[string][]*tandem.Campaign
 }
 
@@ -214,12 +222,15 @@ func newTouchMatcher(campaigns []*tandem.Campaign) *touchMatcher {
 	return m
 }
 
-// match returns the campaign of a mark, or nil. The mark's UTM tags are lower-cased
-// already. It takes bytes as rows give them, and keeps none.
-func (m *touchMatcher) match(kind, tag, source, medium []byte) *tandem.Campaign {
+// match returns the campaign of a touch tag, or nil. It takes the tag's bytes as a row
+// gives them, and keeps none.
+func (m *touchMatcher) match(touch []byte) *tandem.Campaign {
+	kind, rest, _ := bytes.Cut(touch, []byte(touchSep))
 	if string(kind) == "event" {
-		return m.byEvent[string(tag)]
+		return m.byEvent[string(rest)]
 	}
+	tag, rest, _ := bytes.Cut(rest, []byte(touchSep))
+	source, medium, _ := bytes.Cut(rest, []byte(touchSep))
 	for _, c := range m.byUTM[string(tag)] {
 		if (c.UTMSource == "" || strings.EqualFold(c.UTMSource, string(source))) &&
 			(c.UTMMedium == "" || strings.EqualFold(c.UTMMedium, string(medium))) {
@@ -229,41 +240,33 @@ func (m *touchMatcher) match(kind, tag, source, medium []byte) *tandem.Campaign 
 	return nil
 }
 
-// touchSet is the campaign touches of some contacts, and when each became a lead.
+// touchSet is the campaign touches of some contacts.
 type touchSet struct {
 	// touches holds each contact's touches, oldest first.
 	touches map[int64][]tandem.CampaignTouch
-	// leads holds when each contact became a lead, in microseconds.
-	leads map[int64]int64
 }
 
 // contactTouches reads the campaign touches of the contacts where(column) selects,
-// from their marks and list memberships.
+// from their tagged events and list memberships.
 func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any)) (*touchSet, error) {
-	set := &touchSet{touches: map[int64][]tandem.CampaignTouch{}, leads: map[int64]int64{}}
+	set := &touchSet{touches: map[int64][]tandem.CampaignTouch{}}
 	cond, args := where("contact_id")
-	rows, err := q.QueryContext(ctx, `SELECT contact_id, at, kind, tag, source, medium FROM touch_marks WHERE `+cond, args...)
+	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, touch FROM events WHERE touch IS NOT NULL AND `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("touches: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			id, at                    int64
-			kind, tag, source, medium sql.RawBytes
+			id, at int64
+			touch  sql.RawBytes
 		)
-		if err := rows.Scan(&id, &at, &kind, &tag, &source, &medium); err != nil {
+		if err := rows.Scan(&id, &at, &touch); err != nil {
 			return nil, fmt.Errorf("touches: %w", err)
 		}
-		if string(kind) == "lead" {
-			if l, ok := set.leads[id]; !ok || at < l {
-				set.leads[id] = at
-			}
-			continue
-		}
-		if c := m.match(kind, tag, source, medium); c != nil {
+		if c := m.match(touch); c != nil {
 			how := "utm"
-			if string(kind) == "event" {
+			if bytes.HasPrefix(touch, []byte("event")) {
 				how = "event"
 			}
 			set.touches[id] = append(set.touches[id], tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: how})

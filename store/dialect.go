@@ -49,6 +49,16 @@ type eventRow struct {
 	timestamp   int64
 	clientTS    int64
 	receivedAt  int64
+	// touch is the event's campaign touch tag, empty (stored as NULL) for most.
+	touch string
+}
+
+// nullText stores the empty string as NULL.
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func nullID(id int64) any {
@@ -112,8 +122,8 @@ func (sqlite) skipLocked() string { return "" }
 
 func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
-		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`)
+		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at, touch)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare event insert: %w", err)
 	}
@@ -121,7 +131,8 @@ func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]
 	stored := make([]bool, len(rows))
 	for i, r := range rows {
 		res, err := stmt.ExecContext(ctx, r.sourceID, r.messageID, r.typ, r.event, r.name, r.userID,
-			r.anonymousID, nullID(r.contactID), nullID(r.visitorID), string(r.properties), string(r.context), r.timestamp, r.clientTS, r.receivedAt)
+			r.anonymousID, nullID(r.contactID), nullID(r.visitorID), string(r.properties), string(r.context), r.timestamp, r.clientTS, r.receivedAt,
+			nullText(r.touch))
 		if err != nil {
 			return nil, fmt.Errorf("insert event %q: %w", r.messageID, err)
 		}
@@ -199,21 +210,21 @@ func (postgres) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) (
 	var (
 		src, contact, visitor, ts, cts, recv = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		mid, typ, ev, nm, uid, aid           = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		props, ctxs                          = make([]string, n), make([]string, n)
+		props, ctxs, touch                   = make([]string, n), make([]string, n), make([]string, n)
 	)
 	for i, r := range rows {
 		src[i], contact[i], visitor[i], ts[i], cts[i], recv[i] = r.sourceID, r.contactID, r.visitorID, r.timestamp, r.clientTS, r.receivedAt
 		mid[i], typ[i], ev[i], nm[i], uid[i], aid[i] = r.messageID, r.typ, r.event, r.name, r.userID, r.anonymousID
-		props[i], ctxs[i] = string(r.properties), string(r.context)
+		props[i], ctxs[i], touch[i] = string(r.properties), string(r.context), r.touch
 	}
 	q, err := tx.QueryContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
-		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at)
-		SELECT s, m, t, e, n, u, a, NULLIF(c, 0), NULLIF(v, 0), p::jsonb, x::jsonb, ts, cts, r
+		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at, touch)
+		SELECT s, m, t, e, n, u, a, NULLIF(c, 0), NULLIF(v, 0), p::jsonb, x::jsonb, ts, cts, r, NULLIF(g, '')
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[])
-			AS u(s, m, t, e, n, u, a, c, v, p, x, ts, cts, r)
+			$8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[])
+			AS u(s, m, t, e, n, u, a, c, v, p, x, ts, cts, r, g)
 		ON CONFLICT DO NOTHING RETURNING source_id, client_ts, message_id`,
-		src, mid, typ, ev, nm, uid, aid, contact, visitor, props, ctxs, ts, cts, recv)
+		src, mid, typ, ev, nm, uid, aid, contact, visitor, props, ctxs, ts, cts, recv, touch)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}

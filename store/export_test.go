@@ -6,13 +6,15 @@ import (
 	"time"
 )
 
-// RemarkTouches drops the touch marks and makes them again from the events, as the
-// migration that made them does for a store upgraded to it.
-func (db *DB) RemarkTouches(ctx context.Context) error {
+// RetagTouches clears the events' touch tags and the contacts' lead times and sets them
+// again from the events, as the migration that added them does for an upgraded store.
+func (db *DB) RetagTouches(ctx context.Context) error {
 	return db.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
-		if _, err := tx.ExecContext(ctx, `DROP TABLE touch_marks`); err != nil {
-			return err
+		for _, q := range []string{`UPDATE events SET touch = NULL`, `UPDATE contacts SET lead_at = NULL`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
 		}
-		return touchMarksUp(db.dialect.name())(ctx, tx)
+		return fillTouches(ctx, tx, db.dialect.name())
 	})
 }

@@ -94,6 +94,9 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 				insert, at = append(insert, rows[i]), append(at, i)
 			}
 		}
+		if err := r.tagTouches(ctx, insert); err != nil {
+			return err
+		}
 		stored, err := db.dialect.insertEvents(ctx, tx, insert)
 		if err != nil {
 			return err
@@ -102,9 +105,6 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			if ok {
 				out[at[j]] = tandem.Stored
 			}
-		}
-		if err := r.markTouches(ctx, insert, stored); err != nil {
-			return err
 		}
 		return r.score(ctx, insert, stored)
 	})
@@ -146,9 +146,8 @@ type resolver struct {
 
 	// act is the active agreement, nil if none is: what scoring needs to know.
 	act *active
-	// created are the contacts created in this transaction, createdAt the times of the
-	// messages that made them: when each person became a lead.
-	created, createdAt []int64
+	// created are the contacts created in this transaction.
+	created []int64
 	// linked are the earlier events of visitors that identified in this transaction,
 	// which now count for their contacts.
 	linked []*scoredEvent
@@ -604,13 +603,13 @@ func (r *resolver) link(ctx context.Context, v *visitor, contactID int64) error 
 // createContact makes the contact m is the first message of.
 func (r *resolver) createContact(ctx context.Context, m *tandem.Message) (int64, error) {
 	var id int64
-	err := r.queryRow(ctx, `INSERT INTO contacts (created_at, updated_at) VALUES ($1, $1) RETURNING id`, r.now).Scan(&id)
+	err := r.queryRow(ctx, `INSERT INTO contacts (created_at, updated_at, lead_at) VALUES ($1, $1, $2) RETURNING id`, r.now,
+		micros(m.Timestamp)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create contact: %w", err)
 	}
 	r.contacts[id] = &contactState{traits: map[string]any{}}
 	r.created = append(r.created, id)
-	r.createdAt = append(r.createdAt, micros(m.Timestamp))
 	return id, nil
 }
 
@@ -687,7 +686,9 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,
-		`UPDATE touch_marks SET contact_id = $1 WHERE contact_id = $2`,
+		// A person became a lead when the first of the two did.
+		`UPDATE contacts SET lead_at = (SELECT lead_at FROM contacts WHERE id = $2)
+			WHERE id = $1 AND (SELECT lead_at FROM contacts WHERE id = $2) < COALESCE(lead_at, 9223372036854775807)`,
 		`UPDATE contact_merges SET into_id = $1 WHERE into_id = $2`,
 	} {
 		if _, err := r.exec(ctx, q, survivor, loser); err != nil {

@@ -415,10 +415,6 @@ func saveStageChanges(ctx context.Context, tx *sql.Tx, scores []*contactScore, a
 // an active agreement they count for the contact's score, so they are kept for scoring.
 func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) error {
 	const q = `UPDATE events SET contact_id = $1 WHERE visitor_id = $2 AND contact_id IS NULL`
-	if _, err := r.exec(ctx, `UPDATE touch_marks SET contact_id = $1 WHERE visitor_id = $2 AND contact_id IS NULL`,
-		contactID, visitorID); err != nil {
-		return fmt.Errorf("link visitor touches: %w", err)
-	}
 	if r.act == nil {
 		if _, err := r.exec(ctx, q, contactID, visitorID); err != nil {
 			return fmt.Errorf("link visitor events: %w", err)
