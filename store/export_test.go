@@ -15,6 +15,6 @@ func (db *DB) RetagTouches(ctx context.Context) error {
 				return err
 			}
 		}
-		return fillTouches(ctx, tx, db.dialect.name())
+		return fillTouches(ctx, tx, db.dialect.name(), nil)
 	})
 }

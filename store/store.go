@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,8 @@ var migrations embed.FS
 type DB struct {
 	dsn     string
 	dialect dialect
+	// log hears of long migrations; nil says nothing.
+	log *slog.Logger
 	// write is the pool that writes; for SQLite it holds one connection, since SQLite has
 	// one writer at a time and a deferred transaction that upgrades to a write fails
 	// under concurrency.
@@ -101,6 +104,8 @@ type Options struct {
 	Ingester bool
 	// CacheSize caps the identities an Ingester keeps in memory. Zero picks a default.
 	CacheSize int
+	// Log, when set, hears of migrations that take long, as they go.
+	Log *slog.Logger
 }
 
 // IsPostgres reports whether dsn selects PostgreSQL rather than a SQLite file.
@@ -111,7 +116,7 @@ func IsPostgres(dsn string) bool {
 // Open opens the store that dsn names: a postgres:// URL, or the path of a SQLite file,
 // whose folder is created if missing. It does not migrate; call Migrate.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
-	db := &DB{dsn: dsn, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), JobLease: time.Minute,
+	db := &DB{dsn: dsn, log: opt.Log, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), JobLease: time.Minute,
 		owner: jobOwner(), pre: map[*sql.Tx][]*job{}, dispatch: make(chan []*job, 1024), deliveries: make(chan struct{}, 8),
 		decayFloors:    map[decayKey]float64{},
 		rescoreStretch: 50000}
@@ -225,7 +230,7 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithGoMigrations(touchMigration(db.dialect.name()))}
+	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithGoMigrations(touchMigration(db.dialect.name(), db.log))}
 	if db.dialect.name() == "postgres" {
 		// Nodes that start together would otherwise apply the same migration at once,
 		// and all but one fail. The lock is polled each second for up to five minutes.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -109,7 +111,7 @@ func tagTrackEvent(ctx context.Context, tx *sql.Tx, event string) error {
 
 // touchMigration adds the touch tags and lead times, and sets them for what an upgraded
 // store holds already.
-func touchMigration(engine string) *goose.Migration {
+func touchMigration(engine string, log *slog.Logger) *goose.Migration {
 	up := func(ctx context.Context, tx *sql.Tx) error {
 		index := `CREATE INDEX events_touch ON events (contact_id, timestamp, touch) WHERE touch IS NOT NULL`
 		if engine == "postgres" {
@@ -123,7 +125,7 @@ func touchMigration(engine string) *goose.Migration {
 				return err
 			}
 		}
-		return fillTouches(ctx, tx, engine)
+		return fillTouches(ctx, tx, engine, log)
 	}
 	down := func(ctx context.Context, tx *sql.Tx) error {
 		for _, q := range []string{`DROP INDEX contacts_lead`, `DROP INDEX events_touch`, `ALTER TABLE events DROP COLUMN touch`,
@@ -138,8 +140,13 @@ func touchMigration(engine string) *goose.Migration {
 }
 
 // fillTouches tags the stored page views with UTM tags and track events campaigns name,
-// and dates when each contact became a lead.
-func fillTouches(ctx context.Context, tx *sql.Tx, engine string) error {
+// and dates when each contact became a lead. On a store of millions of events it reads
+// them all, for minutes: log, when set, hears how far it got every 30 seconds.
+func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logger) error {
+	start, said := time.Now(), time.Now()
+	if log != nil {
+		log.Info("tagging the campaign touches of the stored page views, once; on a large store this takes minutes")
+	}
 	cond := `(context LIKE '%"campaign"%' OR context LIKE '%utm_campaign%' OR properties LIKE '%utm_campaign%')`
 	if engine == "postgres" {
 		cond = `(context->'campaign' IS NOT NULL OR context::text LIKE '%utm_campaign%' OR properties::text LIKE '%utm_campaign%')`
@@ -162,6 +169,10 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string) error {
 		}
 		if t := touchOf(&r, nil); t != "" {
 			list = append(list, tagged{id, t})
+		}
+		if log != nil && time.Since(said) > 30*time.Second {
+			log.Info("tagging touches", "read_up_to_event", id, "tagged", len(list), "elapsed", time.Since(start).Round(time.Second))
+			said = time.Now()
 		}
 	}
 	rows.Close()
@@ -189,6 +200,11 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string) error {
 	}
 	// Live, a contact is made by its first message as it arrives: when it was first
 	// seen is when it became a lead, near enough, and needs no look through its events.
-	_, err = tx.ExecContext(ctx, `UPDATE contacts SET lead_at = created_at`)
-	return err
+	if _, err = tx.ExecContext(ctx, `UPDATE contacts SET lead_at = created_at`); err != nil {
+		return err
+	}
+	if log != nil {
+		log.Info("tagged touches", "page_views", len(list), "took", time.Since(start).Round(time.Second))
+	}
+	return nil
 }

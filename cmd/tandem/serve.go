@@ -163,7 +163,7 @@ func openStore(ctx context.Context, sf storeFlags, log *slog.Logger, ingester bo
 // openStoreWith is openStore with options of the command's own; the flags set the
 // SQLite durability.
 func openStoreWith(ctx context.Context, sf storeFlags, log *slog.Logger, opt store.Options) (*store.DB, error) {
-	opt.SQLiteSync = sf.sqliteSync
+	opt.SQLiteSync, opt.Log = sf.sqliteSync, log
 	db, err := store.Open(ctx, sf.db, opt)
 	if err != nil {
 		return nil, err
@@ -202,7 +202,11 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, sf.db, store.Options{SQLiteSync: sf.sqliteSync})
+	log, err := newLogger(stderr, "info")
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, sf.db, store.Options{SQLiteSync: sf.sqliteSync, Log: log})
 	if err != nil {
 		return err
 	}
