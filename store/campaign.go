@@ -251,7 +251,8 @@ type touchSet struct {
 func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any)) (*touchSet, error) {
 	set := &touchSet{touches: map[int64][]tandem.CampaignTouch{}}
 	cond, args := where("contact_id")
-	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, touch FROM events WHERE touch IS NOT NULL AND `+cond, args...)
+	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, touch FROM events WHERE touch IS NOT NULL AND contact_id IS NOT NULL AND `+cond,
+		args...)
 	if err != nil {
 		return nil, fmt.Errorf("touches: %w", err)
 	}

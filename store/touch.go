@@ -113,9 +113,12 @@ func tagTrackEvent(ctx context.Context, tx *sql.Tx, event string) error {
 // store holds already.
 func touchMigration(engine string, log *slog.Logger) *goose.Migration {
 	up := func(ctx context.Context, tx *sql.Tx) error {
-		index := `CREATE INDEX events_touch ON events (contact_id, timestamp, touch) WHERE touch IS NOT NULL`
+		// Anonymous touches enter the index only when their visitor identifies: most
+		// visitors never do.
+		index := `CREATE INDEX events_touch ON events (contact_id, timestamp, touch) WHERE touch IS NOT NULL AND contact_id IS NOT NULL`
 		if engine == "postgres" {
-			index = `CREATE INDEX events_touch ON events (contact_id, timestamp) INCLUDE (touch) WHERE touch IS NOT NULL`
+			index = `CREATE INDEX events_touch ON events (contact_id, timestamp) INCLUDE (touch)
+				WHERE touch IS NOT NULL AND contact_id IS NOT NULL`
 		}
 		// contacts_lead: reports read the lead times of many contacts by id from the
 		// index, not their wide rows.
