@@ -147,8 +147,15 @@ func touchMigration(engine string, log *slog.Logger) *goose.Migration {
 // them all, for minutes: log, when set, hears how far it got every 30 seconds.
 func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logger) error {
 	start, said := time.Now(), time.Now()
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+		return err
+	}
+	if last == 0 {
+		log = nil // a new store: nothing to tag, nothing to say
+	}
 	if log != nil {
-		log.Info("tagging the campaign touches of the stored page views, once; on a large store this takes minutes")
+		log.Info("tagging the campaign touches of the stored page views, once; on a large store this takes minutes", "events", last)
 	}
 	cond := `(context LIKE '%"campaign"%' OR context LIKE '%utm_campaign%' OR properties LIKE '%utm_campaign%')`
 	if engine == "postgres" {
