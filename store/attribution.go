@@ -23,13 +23,16 @@ type CampaignCredit struct {
 	Campaign string  `json:"campaign,omitempty"`
 	Channel  string  `json:"channel"`
 	Cost     float64 `json:"cost"`
+	// CostCurrency is the cost's: a campaign's own; a channel's is the report's, its cost
+	// the sum of its campaigns' costs in it.
+	CostCurrency string `json:"cost_currency"`
 	// Revenue is the credited amount of won deals, Pipeline of open ones; Deals the
 	// credited share of won deals (a deal credited half counts half).
 	Revenue  float64 `json:"revenue"`
 	Pipeline float64 `json:"pipeline"`
 	Deals    float64 `json:"deals"`
 	// ROI is (Revenue − Cost) / Cost; nil without a cost, or with a cost in another
-	// currency than the report's.
+	// currency than the report's (for a channel: when any of its campaigns has one).
 	ROI *float64 `json:"roi"`
 }
 
@@ -166,9 +169,9 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 	}
 	for i, m := range models {
 		am := AttributionModel{Model: m.Kind, Campaigns: []CampaignCredit{}, Channels: []CampaignCredit{}}
-		channels := map[string]*CampaignCredit{}
+		channels, mixed := map[string]*CampaignCredit{}, map[string]bool{}
 		for _, c := range campaigns {
-			cc := CampaignCredit{Campaign: c.Name, Channel: c.Channel, Cost: c.Cost}
+			cc := CampaignCredit{Campaign: c.Name, Channel: c.Channel, Cost: c.Cost, CostCurrency: c.Currency}
 			if s := credit[i][c.Name]; s != nil {
 				cc.Revenue, cc.Pipeline, cc.Deals = s.revenue, s.pipeline, s.deals
 			}
@@ -176,18 +179,22 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 			am.Campaigns = append(am.Campaigns, cc)
 			ch := channels[c.Channel]
 			if ch == nil {
-				ch = &CampaignCredit{Channel: c.Channel}
+				ch = &CampaignCredit{Channel: c.Channel, CostCurrency: rep.Currency}
 				channels[c.Channel] = ch
 			}
 			if c.Currency == rep.Currency {
 				ch.Cost += cc.Cost
+			} else if c.Cost > 0 {
+				mixed[c.Channel] = true // its revenue would be set against part of its cost
 			}
 			ch.Revenue += cc.Revenue
 			ch.Pipeline += cc.Pipeline
 			ch.Deals += cc.Deals
 		}
 		for _, ch := range channels {
-			roi(ch, rep.Currency)
+			if !mixed[ch.Channel] {
+				roi(ch, rep.Currency)
+			}
 			am.Channels = append(am.Channels, *ch)
 		}
 		slices.SortFunc(am.Channels, func(x, y CampaignCredit) int { return strings.Compare(x.Channel, y.Channel) })

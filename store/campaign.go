@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -298,8 +299,11 @@ func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(
 		return nil, fmt.Errorf("touches: %w", err)
 	}
 	for _, list := range set.touches {
-		// Marks of one contact at one instant keep the order they were read in.
-		slices.SortStableFunc(list, func(x, y tandem.CampaignTouch) int { return x.At.Compare(y.At) })
+		// Touches at one instant go by campaign, so that which is first never depends
+		// on the order the store read them in.
+		slices.SortFunc(list, func(x, y tandem.CampaignTouch) int {
+			return cmp.Or(x.At.Compare(y.At), strings.Compare(x.Campaign, y.Campaign), strings.Compare(x.How, y.How))
+		})
 	}
 	return set, nil
 }

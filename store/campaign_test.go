@@ -308,22 +308,57 @@ func testAttributionByCurrency(t *testing.T, db *store.DB) {
 		currency, want string
 	}{
 		// The campaign's cost is in euros: no ROI against dollars.
-		{"", "USD: 2 deals, revenue 3000, roi none; currencies [{USD 2} {EUR 1}]"},
-		{"eur", "EUR: 1 deals, revenue 500, roi 4.0; currencies [{USD 2} {EUR 1}]"},
-		{"GBP", "GBP: 0 deals, revenue 0, roi none; currencies [{USD 2} {EUR 1}]"},
+		{"", "USD: 2 deals, revenue 3000, roi none, channel roi none; currencies [{USD 2} {EUR 1}]"},
+		{"eur", "EUR: 1 deals, revenue 500, roi 4.0, channel roi 4.0; currencies [{USD 2} {EUR 1}]"},
+		{"GBP", "GBP: 0 deals, revenue 0, roi none, channel roi none; currencies [{USD 2} {EUR 1}]"},
 	} {
 		r, err := db.Attribution(ctx, store.AttributionQuery{Currency: tc.currency})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := r.Models[0].Campaigns[0]
-		roi := "none"
-		if c.ROI != nil {
-			roi = fmt.Sprintf("%.1f", *c.ROI)
+		c, ch := r.Models[0].Campaigns[0], r.Models[0].Channels[0]
+		roi := func(r *float64) string {
+			if r == nil {
+				return "none"
+			}
+			return fmt.Sprintf("%.1f", *r)
 		}
-		got := fmt.Sprintf("%s: %d deals, revenue %.0f, roi %s; currencies %v", r.Currency, r.Opportunities, c.Revenue, roi, r.Currencies)
+		got := fmt.Sprintf("%s: %d deals, revenue %.0f, roi %s, channel roi %s; currencies %v", r.Currency, r.Opportunities, c.Revenue,
+			roi(c.ROI), roi(ch.ROI), r.Currencies)
 		if got != tc.want {
 			t.Errorf("currency %q: %s\nwant %s", tc.currency, got, tc.want)
 		}
+	}
+}
+
+// testTagsNoCampaignCanHave stores page views whose UTM tags no campaign can have (a NUL
+// from %00, a tag longer than a campaign's 200 characters, split inside a character if
+// cut) along with the rest of their batch, and makes no touch of them.
+func testTagsNoCampaignCanHave(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	src := mustCreateSource(t, db)
+	if _, err := db.CreateCampaign(ctx, &tandem.Campaign{Name: "Spring", Channel: "email", UTMCampaign: "spring"}); err != nil {
+		t.Fatal(err)
+	}
+	page := func(url string, n int) *tandem.Message {
+		m := newMessage(src, tandem.TypePage, "ada", "")
+		m.Properties = json.RawMessage(fmt.Sprintf(`{"url":%q}`, url))
+		return at(m, t0.Add(time.Duration(n)*time.Hour))
+	}
+	out := mustIngest(t, db, at(identifyMessage(src, "ada", "", map[string]any{"email": "ada@lumen.test"}), t0),
+		page("https://acme.test/?utm_campaign=spr%00ing", 1),
+		page("https://acme.test/?utm_campaign="+strings.Repeat("%C3%A9", 150), 2),
+		page("https://acme.test/?utm_campaign=spring", 3))
+	for i, o := range out {
+		if o != tandem.Stored {
+			t.Errorf("message %d: %v, want stored", i, o)
+		}
+	}
+	touches, err := db.ContactTouches(ctx, mustContactByUserID(t, db, "ada").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(touches) != 1 || touches[0].Campaign != "Spring" {
+		t.Errorf("touches = %+v, want the one tagged spring", touches)
 	}
 }

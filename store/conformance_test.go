@@ -104,6 +104,7 @@ func TestConformance(t *testing.T) {
 		{"TouchesFromEarlierEvents", testTouchesFromEarlierEvents},
 		{"AttributionByCurrency", testAttributionByCurrency},
 		{"SourceConversion", testSourceConversion},
+		{"TagsNoCampaignCanHave", testTagsNoCampaignCanHave},
 		{"CampaignMembershipSurvivesMerge", testCampaignMembershipSurvivesMerge},
 	}
 	for _, engine := range []string{"sqlite", "postgres"} {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pressly/goose/v3"
 
@@ -26,10 +27,17 @@ import (
 // and medium, or, for event, the event name, separated by touchSep.
 const touchSep = "\x1f"
 
-// utmTouch is the touch tag of a page view with UTM tags t.
+// utmTouch is the touch tag of a page view with UTM tags t, or "" when a tag is one no
+// campaign can have: longer than the 200 characters a campaign's tags may have, or with
+// a NUL, a separator or bytes that are not UTF-8 (a URL's %00 decodes to NUL).
 func utmTouch(t utmTags) string {
-	return "utm" + touchSep + clip(strings.ToLower(t.campaign)) + touchSep + clip(strings.ToLower(t.source)) + touchSep +
-		clip(strings.ToLower(t.medium))
+	parts := []string{"utm", strings.ToLower(t.campaign), strings.ToLower(t.source), strings.ToLower(t.medium)}
+	for _, p := range parts[1:] {
+		if len(p) > 200 || strings.ContainsAny(p, "\x00"+touchSep) || !utf8.ValidString(p) {
+			return ""
+		}
+	}
+	return strings.Join(parts, touchSep)
 }
 
 // eventTouch is the touch tag of a track event a campaign names.
@@ -54,15 +62,6 @@ func touchOf(r *eventRow, trackEvents map[string]bool) string {
 		}
 	}
 	return ""
-}
-
-// clip keeps a tag to the 200 characters a campaign's own tags may have (a longer one
-// can match no campaign), without the separator.
-func clip(s string) string {
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return strings.ReplaceAll(s, touchSep, "")
 }
 
 // tagTouches sets the touch tags of the events an ingest is about to store.
