@@ -74,9 +74,13 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 		slices.SortFunc(errs, func(x, y tandem.FieldError) int { return strings.Compare(x.Pointer, y.Pointer) })
 		return nil, &tandem.Error{Code: tandem.EInvalid, Message: errs[0].Pointer[1:] + ": " + errs[0].Detail, Fields: errs}
 	}
+	// upTo is the last event stored before the campaign, when its track event's earlier
+	// events are to be tagged: those after it are tagged by ingest.
+	var upTo int64
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		if c.TrackEvent != "" {
-			// Its earlier events become touches: serialized with ingest, none slips between.
+			// Serialized with ingest: every event is either stored before the campaign,
+			// and at most upTo, or tagged by ingest as it is stored.
 			if err := db.dialect.lockIngest(ctx, tx); err != nil {
 				return err
 			}
@@ -85,7 +89,7 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 				return err
 			}
 			if named == 0 {
-				if err := tagTrackEvent(ctx, tx, c.TrackEvent); err != nil {
+				if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&upTo); err != nil {
 					return err
 				}
 			}
@@ -109,7 +113,29 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 	if err != nil {
 		return nil, fmt.Errorf("create campaign: %w", err)
 	}
+	if err := db.tagTrackEvents(ctx, c.TrackEvent, upTo); err != nil {
+		return nil, fmt.Errorf("campaign %q was made, but not all its earlier events were found: %w", c.Name, err)
+	}
 	return &c, nil
+}
+
+// tagTrackEventsStretch is how many event ids one transaction of tagTrackEvents covers.
+const tagTrackEventsStretch = 200_000
+
+// tagTrackEvents tags the track events named event among those up to id upTo, a
+// stretch of ids a transaction, so that ingest goes on between them.
+func (db *DB) tagTrackEvents(ctx context.Context, event string, upTo int64) error {
+	for lo := int64(0); lo < upTo; lo += tagTrackEventsStretch {
+		err := db.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+			_, err := tx.ExecContext(ctx, `UPDATE events SET touch = $2 WHERE id > $3 AND id <= $4 AND type = 'track' AND event = $1`,
+				event, eventTouch(event), lo, min(lo+tagTrackEventsStretch, upTo))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Campaigns lists every campaign by name.

@@ -97,9 +97,7 @@ func campaignEvents(ctx context.Context, q querier) (map[string]bool, error) {
 	return set, rows.Err()
 }
 
-// tagTrackEvent tags the stored track events named event, when the first campaign to
-// name it is made (ingest tags them from then on). The caller holds the ingest lock, so
-// no event slips between.
+// tagTrackEvent tags the stored track events named event, for a migration.
 func tagTrackEvent(ctx context.Context, tx *sql.Tx, event string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE events SET touch = $2 WHERE type = 'track' AND event = $1`, event, eventTouch(event))
 	if err != nil {
