@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
@@ -206,12 +207,18 @@ func pageUTM(properties, context []byte) utmTags {
 		Campaign struct{ Name, Source, Medium string } `json:"campaign"`
 		Page     struct{ URL, Search string }          `json:"page"`
 	}
-	_ = segjson.Unmarshal(context, &ctx)
+	if segjson.Unmarshal(context, &ctx) != nil {
+		// The fast decoder stops at a field of an unexpected type (a campaign given as
+		// a string, say); the standard one reads on past it.
+		_ = json.Unmarshal(context, &ctx)
+	}
 	if ctx.Campaign.Name != "" {
 		return utmTags{ctx.Campaign.Name, ctx.Campaign.Source, ctx.Campaign.Medium}
 	}
 	var props struct{ URL, Search string }
-	_ = segjson.Unmarshal(properties, &props)
+	if segjson.Unmarshal(properties, &props) != nil {
+		_ = json.Unmarshal(properties, &props)
+	}
 	for _, s := range []string{props.URL, props.Search, ctx.Page.URL, ctx.Page.Search} {
 		if i := strings.IndexByte(s, '?'); i >= 0 {
 			s = s[i+1:]

@@ -200,9 +200,9 @@ func testTouchesFromEarlierEvents(t *testing.T, db *store.DB) {
 	day := func(n int) time.Time { return t0.Add(time.Duration(n) * 24 * time.Hour) }
 	ad := newMessage(src, tandem.TypePage, "", "anon-ada")
 	ad.Context = json.RawMessage(`{"campaign":{"name":"Demo","source":"google","medium":"cpc"}}`)
-	// The server sees Ada first as she identifies (a store upgraded to touch tags takes
-	// that for when she became a lead).
-	db.Now = func() time.Time { return day(2) }
+	// The server hears of all this a week late (a client's queue, or an import): Ada
+	// became a lead when she identified, on day 2, not when the server saw her.
+	db.Now = func() time.Time { return day(9) }
 	mustIngest(t, db,
 		at(ad, day(0)),
 		at(trackMessage(src, "", "anon-ada", "Referral Signup"), day(1)),
@@ -333,7 +333,8 @@ func testAttributionByCurrency(t *testing.T, db *store.DB) {
 
 // testTagsNoCampaignCanHave stores page views whose UTM tags no campaign can have (a NUL
 // from %00, a tag longer than a campaign's 200 characters, split inside a character if
-// cut) along with the rest of their batch, and makes no touch of them.
+// cut) along with the rest of their batch, and makes no touch of them; an odd context
+// does not hide the URL's tags.
 func testTagsNoCampaignCanHave(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	src := mustCreateSource(t, db)
@@ -345,10 +346,13 @@ func testTagsNoCampaignCanHave(t *testing.T, db *store.DB) {
 		m.Properties = json.RawMessage(fmt.Sprintf(`{"url":%q}`, url))
 		return at(m, t0.Add(time.Duration(n)*time.Hour))
 	}
+	// A client that sends the campaign as a string still has the URL's tags read.
+	odd := newMessage(src, tandem.TypePage, "ada", "")
+	odd.Context = json.RawMessage(`{"campaign":"spring","page":{"url":"https://acme.test/?utm_campaign=spring"}}`)
 	out := mustIngest(t, db, at(identifyMessage(src, "ada", "", map[string]any{"email": "ada@lumen.test"}), t0),
 		page("https://acme.test/?utm_campaign=spr%00ing", 1),
 		page("https://acme.test/?utm_campaign="+strings.Repeat("%C3%A9", 150), 2),
-		page("https://acme.test/?utm_campaign=spring", 3))
+		page("https://acme.test/?utm_campaign=spring", 3), at(odd, t0.Add(4*time.Hour)))
 	for i, o := range out {
 		if o != tandem.Stored {
 			t.Errorf("message %d: %v, want stored", i, o)
@@ -358,7 +362,7 @@ func testTagsNoCampaignCanHave(t *testing.T, db *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(touches) != 1 || touches[0].Campaign != "Spring" {
-		t.Errorf("touches = %+v, want the one tagged spring", touches)
+	if len(touches) != 2 || touches[0].Campaign != "Spring" || touches[1].Campaign != "Spring" {
+		t.Errorf("touches = %+v, want the two tagged spring", touches)
 	}
 }

@@ -233,8 +233,9 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithGoMigrations(touchMigration(db.dialect.name(), db.log))}
 	if db.dialect.name() == "postgres" {
 		// Nodes that start together would otherwise apply the same migration at once,
-		// and all but one fail. The lock is polled each second for up to five minutes.
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		// and all but one fail. The lock is polled each second for up to an hour: the
+		// migration that tags a large store's touches runs for minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 3600))
 		if err != nil {
 			return 0, fmt.Errorf("migrations: %w", err)
 		}

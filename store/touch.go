@@ -158,7 +158,10 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logge
 	if engine == "postgres" {
 		cond = `(context->'campaign' IS NOT NULL OR context::text LIKE '%utm_campaign%' OR properties::text LIKE '%utm_campaign%')`
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, properties, context FROM events WHERE type = 'page' AND `+cond)
+	// One pass over the events finds the tagged page views and each contact's first
+	// identify: when the person became a lead.
+	rows, err := tx.QueryContext(ctx, `SELECT id, type, COALESCE(contact_id, 0), timestamp, properties, context FROM events
+		WHERE (type = 'page' AND `+cond+`) OR (type = 'identify' AND contact_id IS NOT NULL)`)
 	if err != nil {
 		return err
 	}
@@ -166,15 +169,24 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logge
 		id    int64
 		touch string
 	}
-	var list []tagged
+	var (
+		list  []tagged
+		leads = map[int64]int64{}
+	)
 	for rows.Next() {
-		r := eventRow{typ: tandem.TypePage}
-		var id int64
-		if err := rows.Scan(&id, &r.properties, &r.context); err != nil {
+		var (
+			r          eventRow
+			id, person int64
+		)
+		if err := rows.Scan(&id, &r.typ, &person, &r.timestamp, &r.properties, &r.context); err != nil {
 			rows.Close()
 			return err
 		}
-		if t := touchOf(&r, nil); t != "" {
+		if r.typ == tandem.TypeIdentify {
+			if at, ok := leads[person]; !ok || r.timestamp < at {
+				leads[person] = r.timestamp
+			}
+		} else if t := touchOf(&r, nil); t != "" {
 			list = append(list, tagged{id, t})
 		}
 		if log != nil && time.Since(said) > 30*time.Second {
@@ -205,10 +217,20 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logge
 			return err
 		}
 	}
-	// Live, a contact is made by its first message as it arrives: when it was first
-	// seen is when it became a lead, near enough, and needs no look through its events.
+	// A contact never identified (known by a user id on track calls alone) became a
+	// lead when first seen.
 	if _, err = tx.ExecContext(ctx, `UPDATE contacts SET lead_at = created_at`); err != nil {
 		return err
+	}
+	lead, err := tx.PrepareContext(ctx, `UPDATE contacts SET lead_at = $1 WHERE id = $2 AND $1 < lead_at`)
+	if err != nil {
+		return err
+	}
+	defer lead.Close()
+	for id, at := range leads {
+		if _, err := lead.ExecContext(ctx, at, id); err != nil {
+			return err
+		}
 	}
 	if log != nil {
 		log.Info("tagged touches", "page_views", len(list), "took", time.Since(start).Round(time.Second))
