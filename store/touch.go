@@ -203,9 +203,13 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logge
 		return err
 	}
 	defer stmt.Close()
-	for _, t := range list {
+	for i, t := range list {
 		if _, err := stmt.ExecContext(ctx, t.touch, t.id); err != nil {
 			return err
+		}
+		if log != nil && time.Since(said) > 30*time.Second {
+			log.Info("tagging touches", "tagged", i, "of", len(list), "elapsed", time.Since(start).Round(time.Second))
+			said = time.Now()
 		}
 	}
 	events, err := campaignEvents(ctx, tx)
