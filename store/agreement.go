@@ -233,20 +233,7 @@ func (db *DB) AgreementVersion(ctx context.Context, version int) (*tandem.Agreem
 
 // AgreementVersions lists every version, newest first.
 func (db *DB) AgreementVersions(ctx context.Context) ([]*tandem.Agreement, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+agreementColumns+` FROM agreements ORDER BY version DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("agreement versions: %w", err)
-	}
-	defer rows.Close()
-	list := []*tandem.Agreement{}
-	for rows.Next() {
-		a, err := scanAgreement(rows)
-		if err != nil {
-			return nil, fmt.Errorf("agreement versions: %w", err)
-		}
-		list = append(list, a)
-	}
-	return list, rows.Err()
+	return rowsOf(ctx, db.read, "agreement versions", `SELECT `+agreementColumns+` FROM agreements ORDER BY version DESC`, nil, scanAgreement)
 }
 
 // active is the active agreement compiled, with the anchor of its engagement sums.

@@ -102,20 +102,7 @@ func (db *DB) Assignments(ctx context.Context, f tandem.AssignmentFilter, p tand
 	}
 	args = append(args, p.Limit)
 	q += fmt.Sprintf(` ORDER BY COALESCE(due_at, %d), id LIMIT $%d`, never, len(args))
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("assignments: %w", err)
-	}
-	defer rows.Close()
-	list := []*tandem.Assignment{}
-	for rows.Next() {
-		a, err := scanAssignment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("assignments: %w", err)
-		}
-		list = append(list, a)
-	}
-	return list, rows.Err()
+	return rowsOf(ctx, db.read, "assignments", q, args, scanAssignment)
 }
 
 // act runs a sales action on an assignment in one transaction: fn checks the action

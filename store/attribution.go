@@ -117,7 +117,7 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 	// The touches of the people on open and won deals are read on a read connection of
 	// their own while the deals and their people are read on another.
 	var (
-		set     *touchSet
+		set     map[int64][]tandem.CampaignTouch
 		setErr  error
 		reading sync.WaitGroup
 	)
@@ -130,7 +130,7 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 	rep.Model, rep.Cutoff, rep.Lookback = terms.Model, aq.Cutoff, agreement.FormatDuration(aq.Lookback)
 	for _, d := range deals {
 		for _, contact := range d.people {
-			for _, t := range set.touches[contact] {
+			for _, t := range set[contact] {
 				d.journey.Touches = append(d.journey.Touches, attribution.Touch{Campaign: t.Campaign, At: t.At})
 			}
 			if at, ok := leads[contact]; ok && (d.journey.LeadAt.IsZero() || at < micros(d.journey.LeadAt)) {

@@ -145,20 +145,7 @@ func (db *DB) Campaigns(ctx context.Context) ([]*tandem.Campaign, error) {
 }
 
 func campaignsIn(ctx context.Context, q querier) ([]*tandem.Campaign, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("campaigns: %w", err)
-	}
-	defer rows.Close()
-	list := []*tandem.Campaign{}
-	for rows.Next() {
-		c, err := scanCampaign(rows)
-		if err != nil {
-			return nil, fmt.Errorf("campaigns: %w", err)
-		}
-		list = append(list, c)
-	}
-	return list, rows.Err()
+	return rowsOf(ctx, q, "campaigns", `SELECT `+campaignColumns+` FROM campaigns ORDER BY name`, nil, scanCampaign)
 }
 
 // AddCampaignMembers puts contacts on a campaign's list: each is touched by it then.
@@ -274,16 +261,10 @@ func (m *touchMatcher) match(touch []byte) *tandem.Campaign {
 	return nil
 }
 
-// touchSet is the campaign touches of some contacts.
-type touchSet struct {
-	// touches holds each contact's touches, oldest first.
-	touches map[int64][]tandem.CampaignTouch
-}
-
 // contactTouches reads the campaign touches of the contacts where(column) selects,
-// from their tagged events and list memberships.
-func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any)) (*touchSet, error) {
-	set := &touchSet{touches: map[int64][]tandem.CampaignTouch{}}
+// from their tagged events and list memberships: each contact's, oldest first.
+func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any)) (map[int64][]tandem.CampaignTouch, error) {
+	set := map[int64][]tandem.CampaignTouch{}
 	cond, args := where("contact_id")
 	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, touch FROM events WHERE touch IS NOT NULL AND contact_id IS NOT NULL AND `+cond,
 		args...)
@@ -304,7 +285,7 @@ func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(
 			if bytes.HasPrefix(touch, []byte("event")) {
 				how = "event"
 			}
-			set.touches[id] = append(set.touches[id], tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: how})
+			set[id] = append(set[id], tandem.CampaignTouch{CampaignID: c.ID, Campaign: c.Name, Channel: c.Channel, At: fromMicros(at), How: how})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -326,12 +307,12 @@ func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(
 			return nil, fmt.Errorf("touches: %w", err)
 		}
 		t.At, t.How = fromMicros(at), "member"
-		set.touches[id] = append(set.touches[id], t)
+		set[id] = append(set[id], t)
 	}
 	if err := members.Err(); err != nil {
 		return nil, fmt.Errorf("touches: %w", err)
 	}
-	for _, list := range set.touches {
+	for _, list := range set {
 		// Touches at one instant go by campaign, so that which is first never depends
 		// on the order the store read them in.
 		slices.SortFunc(list, func(x, y tandem.CampaignTouch) int {
@@ -362,7 +343,7 @@ func (db *DB) ContactTouches(ctx context.Context, contactID int64) ([]tandem.Cam
 	if err != nil {
 		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
 	}
-	if touches := set.touches[canonical]; touches != nil {
+	if touches := set[canonical]; touches != nil {
 		return touches, nil
 	}
 	return []tandem.CampaignTouch{}, nil

@@ -129,7 +129,7 @@ func (db *DB) SourceConversion(ctx context.Context, when, per string) (*SourceCo
 	if err != nil {
 		return nil, fmt.Errorf("source conversion: %w", err)
 	}
-	for id, touches := range set.touches {
+	for id, touches := range set {
 		if j := people[id]; j != nil && len(touches) > 0 && micros(touches[0].At) <= j.mql {
 			sources[id] = source{touches[0].Channel, touches[0].Campaign}
 		}

@@ -110,11 +110,7 @@ func (db *DB) exportContacts(ctx context.Context, cw *csvio.Writer) (int64, erro
 		if err != nil {
 			return n, err
 		}
-		accounts, err := loadAccounts(ctx, db.read, db.dialect, accIDs)
-		if err != nil {
-			return n, err
-		}
-		accCRM, err := db.crmIDsOf(ctx, "account", accIDs)
+		accounts, err := db.exportedAccounts(ctx, accIDs)
 		if err != nil {
 			return n, err
 		}
@@ -123,13 +119,7 @@ func (db *DB) exportContacts(ctx context.Context, cw *csvio.Writer) (int64, erro
 			cw.Set("external_id", crm[c.ID])
 			cw.Set("email", c.Email)
 			setTraits(cw, csvio.Contacts, c.Traits, "email")
-			if c.AccountID != nil {
-				cw.Set("account_external_id", accCRM[*c.AccountID])
-				if a := accounts[*c.AccountID]; a != nil {
-					cw.Set("account_domain", a.domain)
-					cw.Set("account_name", a.name)
-				}
-			}
+			accounts.set(cw, c.AccountID)
 			cw.Set("stage", c.Stage)
 			if c.Score != nil {
 				cw.Set("fit_score", csvio.FormatNumber(c.Score.Fit))
@@ -151,24 +141,43 @@ func (db *DB) exportContacts(ctx context.Context, cw *csvio.Writer) (int64, erro
 	}
 }
 
+// exportedAccounts are the accounts an exported page of rows names, as the rows show
+// them.
+type exportedAccounts struct {
+	facts map[int64]*accountFacts
+	crm   map[int64]string
+}
+
+func (db *DB) exportedAccounts(ctx context.Context, ids []int64) (*exportedAccounts, error) {
+	facts, err := loadAccounts(ctx, db.read, db.dialect, ids)
+	if err != nil {
+		return nil, err
+	}
+	crm, err := db.crmIDsOf(ctx, "account", ids)
+	if err != nil {
+		return nil, err
+	}
+	return &exportedAccounts{facts, crm}, nil
+}
+
+// set writes the columns of account id, if there is one, to cw.
+func (e *exportedAccounts) set(cw *csvio.Writer, id *int64) {
+	if id == nil {
+		return
+	}
+	cw.Set("account_external_id", e.crm[*id])
+	if a := e.facts[*id]; a != nil {
+		cw.Set("account_domain", a.domain)
+		cw.Set("account_name", a.name)
+	}
+}
+
 func (db *DB) exportAccounts(ctx context.Context, cw *csvio.Writer) (int64, error) {
 	var n, after int64
 	for {
-		rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`, after, exportPage)
-		if err != nil {
-			return n, err
-		}
-		var list []*tandem.Account
-		for rows.Next() {
-			a, err := scanAccount(rows)
-			if err != nil {
-				rows.Close()
-				return n, err
-			}
-			list = append(list, a)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(list) == 0 {
+		list, err := rowsOf(ctx, db.read, "accounts", `SELECT `+accountColumns+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`,
+			[]any{after, exportPage}, scanAccount)
+		if err != nil || len(list) == 0 {
 			return n, err
 		}
 		ids := make([]int64, len(list))
@@ -245,11 +254,7 @@ func (db *DB) exportOpportunities(ctx context.Context, cw *csvio.Writer) (int64,
 		if err != nil {
 			return n, err
 		}
-		accounts, err := loadAccounts(ctx, db.read, db.dialect, accIDs)
-		if err != nil {
-			return n, err
-		}
-		accCRM, err := db.crmIDsOf(ctx, "account", accIDs)
+		accounts, err := db.exportedAccounts(ctx, accIDs)
 		if err != nil {
 			return n, err
 		}
@@ -257,13 +262,7 @@ func (db *DB) exportOpportunities(ctx context.Context, cw *csvio.Writer) (int64,
 			setID(cw, "tandem_id", o.ID)
 			cw.Set("external_id", o.ExternalID)
 			cw.Set("name", o.Name)
-			if o.AccountID != nil {
-				cw.Set("account_external_id", accCRM[*o.AccountID])
-				if a := accounts[*o.AccountID]; a != nil {
-					cw.Set("account_domain", a.domain)
-					cw.Set("account_name", a.name)
-				}
-			}
+			accounts.set(cw, o.AccountID)
 			cw.Set("amount", csvio.FormatNumber(o.Amount))
 			cw.Set("currency", o.Currency)
 			cw.Set("stage", o.Stage)

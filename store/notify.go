@@ -268,20 +268,7 @@ func channelsIn(ctx context.Context, q querier, onlyActive bool) ([]*tandem.Chan
 	if onlyActive {
 		args = append(args, true)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+channelColumns+` FROM channels`+where+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("channels: %w", err)
-	}
-	defer rows.Close()
-	list := []*tandem.Channel{}
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			return nil, fmt.Errorf("channels: %w", err)
-		}
-		list = append(list, c)
-	}
-	return list, rows.Err()
+	return rowsOf(ctx, q, "channels", `SELECT `+channelColumns+` FROM channels`+where+` ORDER BY id`, args, scanChannel)
 }
 
 func channelIn(ctx context.Context, q querier, id int64) (*tandem.Channel, error) {

@@ -199,22 +199,9 @@ func (db *DB) Opportunity(ctx context.Context, id int64) (*tandem.Opportunity, e
 
 // Opportunities lists deals by id, of one status and account when they are given.
 func (db *DB) Opportunities(ctx context.Context, status tandem.OpportunityStatus, accountID int64, p tandem.Page) ([]*tandem.Opportunity, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+opportunityColumns+` FROM opportunities
+	return rowsOf(ctx, db.read, "opportunities", `SELECT `+opportunityColumns+` FROM opportunities
 		WHERE id > $1 AND ($2 = '' OR status = $2) AND (CAST($3 AS BIGINT) = 0 OR account_id = CAST($3 AS BIGINT)) ORDER BY id LIMIT $4`,
-		p.After, string(status), accountID, limit(p))
-	if err != nil {
-		return nil, fmt.Errorf("opportunities: %w", err)
-	}
-	defer rows.Close()
-	list := []*tandem.Opportunity{}
-	for rows.Next() {
-		o, err := scanOpportunity(rows)
-		if err != nil {
-			return nil, fmt.Errorf("opportunities: %w", err)
-		}
-		list = append(list, o)
-	}
-	return list, rows.Err()
+		[]any{p.After, string(status), accountID, limit(p)}, scanOpportunity)
 }
 
 // closeDeal runs fn on an open opportunity in a transaction.

@@ -21,3 +21,25 @@ func rowByID[T any](ctx context.Context, q querier, noun, query string, id int64
 	}
 	return v, nil
 }
+
+// rowsOf runs query and reads every row with scan, in order: an empty list, never nil,
+// when there is none. Errors name what was read as noun.
+func rowsOf[T any](ctx context.Context, q querier, noun, query string, args []any, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", noun, err)
+	}
+	defer rows.Close()
+	list := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", noun, err)
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", noun, err)
+	}
+	return list, nil
+}
