@@ -873,7 +873,7 @@ func (p *parser) attribution(s at, n *yaml.Node) Attribution {
 	}
 	if v, ok := p.str(s.field("model"), f["model"]); ok {
 		if !slices.Contains(attribution.Kinds, attribution.Kind(v)) {
-			p.errorf(s.field("model"), deref(f["model"]), "want one of %s, got %q", kindList(), v)
+			p.errorf(s.field("model"), deref(f["model"]), "want one of %s, got %q", attribution.KindList(), v)
 		}
 		a.Model = attribution.Kind(v)
 	}
@@ -939,12 +939,4 @@ func (p *parser) attribution(s at, n *yaml.Node) Attribution {
 func withHalfLife(m attribution.Model, d time.Duration) attribution.Model {
 	m.HalfLife = d
 	return m
-}
-
-func kindList() string {
-	var names []string
-	for _, k := range attribution.Kinds {
-		names = append(names, string(k))
-	}
-	return strings.Join(names, ", ")
 }

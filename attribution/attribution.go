@@ -60,6 +60,15 @@ const (
 // Kinds are every kind of model, in the order reports show them.
 var Kinds = []Kind{FirstTouch, LastTouch, Linear, UShaped, WShaped, FullPath, TimeDecay}
 
+// KindList names every kind of model, for messages: "first_touch, last_touch, …".
+func KindList() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
 // The cutoffs of Model.Cutoff.
 const (
 	// CutoffCreated counts the touches up to the opportunity's creation: what brought

@@ -102,7 +102,7 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 	kinds := AttributionKinds
 	if aq.Model != "" {
 		if !slices.Contains(kinds, aq.Model) {
-			return nil, tandem.Errorf(tandem.EInvalid, "model: want one of %s, got %q", kindList(), aq.Model)
+			return nil, tandem.Errorf(tandem.EInvalid, "model: want one of %s, got %q", attribution.KindList(), aq.Model)
 		}
 		kinds = []attribution.Kind{aq.Model}
 	}
@@ -301,13 +301,4 @@ func (db *DB) attributedDeals(ctx context.Context, currency string) (map[int64]*
 		return nil, nil, nil, fmt.Errorf("attribution: %w", err)
 	}
 	return deals, leads, rep, nil
-}
-
-// kindList names the attribution models, for messages.
-func kindList() string {
-	names := make([]string, len(AttributionKinds))
-	for i, k := range AttributionKinds {
-		names[i] = string(k)
-	}
-	return strings.Join(names, ", ")
 }
