@@ -80,8 +80,8 @@ type AttributionQuery struct {
 // campaigns that touched its contacts, under every model with the active agreement's
 // weights (the defaults without one): touches before the deal's creation or close count
 // (the cutoff), within the lookback. A deal's lead creation milestone is when the first
-// of its people became a lead. It reads the deals, their people and their touch marks
-// in a few queries, whatever the number of deals.
+// of its people became a lead. It reads the deals, their people, their lead times and
+// their tagged events in a few queries, whatever the number of deals.
 func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*AttributionReport, error) {
 	campaigns, err := campaignsIn(ctx, db.read)
 	if err != nil {
