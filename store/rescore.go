@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -398,7 +399,70 @@ func (s *eventSums) of(id int64) *eventSum {
 // chunk is a stretch of the events table as one reader read it.
 type chunk struct {
 	seq    int
-	events []*scoredEvent
+	events []pastEvent
+}
+
+// pastEvent is an event as a rescore's first phase reads it. Its text columns are kept
+// as the driver returns them, strings, which saves a copy of each of ten million
+// property objects.
+type pastEvent struct {
+	contactID, ts int64
+	eventFacts
+}
+
+// eventFacts is everything an engagement rule's `when` can see of an event, so rules
+// give the same answer for events with the same facts.
+type eventFacts struct{ typ, event, name, properties, context string }
+
+func (e *eventFacts) ruleName() string {
+	if e.typ == tandem.TypeTrack {
+		return e.event
+	}
+	return e.name
+}
+
+// ruleMemo remembers which of an event's candidate rules hold for the facts it has
+// seen. A site's page views repeat (the same paths, titles and referrers), so most of a
+// rescore's events are answered by a map lookup rather than by decoding their
+// properties and running each rule's condition. It is bounded: when full it starts
+// over.
+type ruleMemo struct {
+	a   *active
+	max int
+	m   map[eventFacts][]*agreement.EngagementRule
+}
+
+func newRuleMemo(a *active, max int) *ruleMemo {
+	return &ruleMemo{a: a, max: max, m: map[eventFacts][]*agreement.EngagementRule{}}
+}
+
+// rules returns the engagement rules that fire on e, before caps.
+func (m *ruleMemo) rules(e *eventFacts) []*agreement.EngagementRule {
+	rules := m.a.model.Candidates(e.typ, e.ruleName())
+	if !slices.ContainsFunc(rules, func(r *agreement.EngagementRule) bool { return r.When != nil }) {
+		return rules
+	}
+	if hit, ok := m.m[*e]; ok {
+		return hit
+	}
+	env := agreement.Event{Type: e.typ, Event: e.event, Name: e.name}
+	if m.a.readsProperties {
+		env.Properties = decodeObject([]byte(e.properties))
+	}
+	if m.a.readsContext {
+		env.Context = decodeObject([]byte(e.context))
+	}
+	hit := make([]*agreement.EngagementRule, 0, len(rules))
+	for _, r := range rules {
+		if r.When == nil || r.When.Eval(&env) {
+			hit = append(hit, r)
+		}
+	}
+	if len(m.m) >= m.max {
+		clear(m.m)
+	}
+	m.m[*e] = hit
+	return hit
 }
 
 // sumEvents is a rescore's first phase: it reads the events of contacts after the
@@ -486,10 +550,11 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 	if err != nil {
 		return nil, err
 	}
-	props := newObjectCache(4096)
+	memo := newRuleMemo(a, 1<<14)
 	var scratch scoring.Line
-	add := func(events []*scoredEvent) {
-		for _, e := range events {
+	add := func(events []pastEvent) {
+		for i := range events {
+			e := &events[i]
 			sum := sums.of(e.contactID)
 			if sum == nil {
 				continue
@@ -497,18 +562,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 			if t, ok := since[e.contactID]; ok && e.ts < t {
 				continue // before sales sent the lead back: it earns the handoff anew
 			}
-			rules := a.model.Candidates(e.typ, e.ruleName())
-			env := agreement.Event{Type: e.typ, Event: e.event, Name: e.name}
-			if a.readsProperties {
-				env.Properties = props.decode(e.properties)
-			}
-			if a.readsContext {
-				env.Context = props.decode(e.context)
-			}
-			for _, r := range rules {
-				if r.When != nil && !r.When.Eval(&env) {
-					continue
-				}
+			for _, r := range memo.rules(&e.eventFacts) {
 				l := &scratch
 				if r.Cap.Times > 0 {
 					l = nil
@@ -527,7 +581,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 			}
 		}
 	}
-	pending, next := map[int][]*scoredEvent{}, 0
+	pending, next := map[int][]pastEvent{}, 0
 	for c := range chunks {
 		pending[c.seq] = c.events
 		for events, ok := pending[next]; ok; events, ok = pending[next] {
@@ -564,24 +618,73 @@ func engagedSince(ctx context.Context, q querier) (map[int64]int64, error) {
 
 // readEvents reads the events with ids in (after, upTo] that belong to a contact after
 // fromContact and that some engagement rule may fire on.
-func (a *active) readEvents(ctx context.Context, q querier, after, upTo, fromContact int64) ([]*scoredEvent, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+a.eventColumns()+` FROM events
-		WHERE id > $1 AND id <= $2 AND contact_id > $3 ORDER BY id`, after, upTo, fromContact)
+func (a *active) readEvents(ctx context.Context, q querier, after, upTo, fromContact int64) ([]pastEvent, error) {
+	cond, args := a.candidateEvents(4)
+	props, ctxs := "''", "''"
+	if a.readsProperties {
+		props = "properties"
+	}
+	if a.readsContext {
+		ctxs = "context"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, received_at, type, event, name, `+props+`, `+ctxs+`
+		FROM events WHERE id > $1 AND id <= $2 AND contact_id > $3 AND `+cond+` ORDER BY id`,
+		append([]any{after, upTo, fromContact}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("rescore events: %w", err)
 	}
 	defer rows.Close()
-	var out []*scoredEvent
+	var out []pastEvent
 	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
+		var (
+			e        pastEvent
+			received int64
+		)
+		if err := rows.Scan(&e.contactID, &e.ts, &received, &e.typ, &e.event, &e.name, &e.properties, &e.context); err != nil {
 			return nil, fmt.Errorf("rescore events: %w", err)
 		}
+		e.ts = scoringTime(e.ts, received)
 		if len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
 			out = append(out, e)
 		}
 	}
 	return out, rows.Err()
+}
+
+// candidateEvents is a condition, with its arguments numbered from n, that holds for the
+// events some engagement rule may fire on, going by their type and name: the events of
+// a type no rule names (identify and group calls, most often) are not read at all.
+func (a *active) candidateEvents(n int) (string, []any) {
+	var (
+		anyOf []string
+		args  []any
+		typed = map[string]bool{}
+	)
+	arg := func(v string) string {
+		args = append(args, v)
+		n++
+		return fmt.Sprintf("$%d", n-1)
+	}
+	for _, r := range a.model.Scoring.Engagement {
+		if r.Event == "" && !typed[r.Type] {
+			typed[r.Type] = true
+			anyOf = append(anyOf, "type = "+arg(r.Type))
+		}
+	}
+	for _, r := range a.model.Scoring.Engagement {
+		if r.Event == "" || typed[r.Type] {
+			continue
+		}
+		col := "name"
+		if r.Type == tandem.TypeTrack {
+			col = "event"
+		}
+		anyOf = append(anyOf, "(type = "+arg(r.Type)+" AND "+col+" = "+arg(r.Event)+")")
+	}
+	if len(anyOf) == 0 {
+		return "1 = 0", nil
+	}
+	return "(" + strings.Join(anyOf, " OR ") + ")", args
 }
 
 // noteEventsRead records a rescore's first-phase progress, at most every

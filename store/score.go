@@ -889,28 +889,3 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 	}
 	return out, nil
 }
-
-// objectCache decodes JSON objects, remembering the last few thousand by their text:
-// the properties of page views repeat (the same paths, the same titles), and a
-// rescore decodes millions of them. The maps it returns are shared and must be read
-// only, as rules do.
-type objectCache struct {
-	max int
-	m   map[string]map[string]any
-}
-
-func newObjectCache(max int) *objectCache {
-	return &objectCache{max: max, m: map[string]map[string]any{}}
-}
-
-func (c *objectCache) decode(raw []byte) map[string]any {
-	if v, ok := c.m[string(raw)]; ok {
-		return v
-	}
-	v := decodeObject(raw)
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[string(raw)] = v
-	return v
-}
