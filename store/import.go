@@ -138,6 +138,12 @@ func (im *importer) flush(ctx context.Context, recs []*csvio.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// A batch, once begun, is written to its end (see Ingest); an import that is
+	// stopped stops between batches.
+	ctx = context.WithoutCancel(ctx)
 	var (
 		t   tally
 		err error

@@ -20,7 +20,12 @@ import (
 // id belongs to an anonymous visitor until that visitor identifies, when the visitor's
 // earlier events join the contact. Two contacts that turn out to be one person (the same
 // email, or an alias call) are merged. It implements tandem.Ingester.
+//
+// A group, once begun, is stored to its end: ctx ending does not interrupt it. On SQLite
+// a statement watching a context that can end costs the driver a goroutine, and a group
+// is thousands of statements.
 func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outcome, error) {
+	ctx = context.WithoutCancel(ctx)
 	out := make([]tandem.Outcome, len(msgs))
 	var r *resolver
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {

@@ -737,6 +737,10 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 	if b.err != nil {
 		return b.err
 	}
+	// A batch, once begun, is written to its end: the rescore stops between batches.
+	// Statements that watch a context that can end cost the SQLite driver a goroutine
+	// each, and a batch is thousands of statements (a fifth of this phase's time).
+	ctx = context.WithoutCancel(ctx)
 	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		// Serialized with ingest and with activations, so the state, the lease and the
 		// active version read here hold until this batch commits.
