@@ -160,6 +160,7 @@ func (c *scoreCache) get(id int64, a *active) *contactScore {
 	}
 	cs := &contactScore{id: id, fit: e.fit, eng: e.eng, grade: e.grade, version: e.version, anchor: e.anchor,
 		state: lifecycle.State{Stage: e.stage, Funnel: e.funnel}}
+	cs.stored = cs.state
 	for _, cp := range e.caps {
 		*cs.line(cp.rule) = cp.line
 	}

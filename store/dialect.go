@@ -86,23 +86,49 @@ func (sqlite) inIDs(col string, n int, ids []int64) (string, any) {
 // per statement, and a single UPDATE … FROM json_each measured two and a half times
 // slower, extracting every field from JSON text for each row.
 func (sqlite) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error) {
-	q := `UPDATE contacts SET score_fit = $1, score_eng = $2, grade = $3, stage = $4, funnel_stage = $5,
-		stage_at = COALESCE($6, stage_at), scored_version = $7, score_caps = $8 WHERE id = $9`
+	// Most writes move scores and leave the stage: SQLite updates every index on a
+	// column the statement sets, so the stage columns are set only when they change,
+	// which spares two index updates per contact.
+	staleStaged, staleScored := "", ""
 	if onlyStale {
-		q += ` AND scored_version <> $7`
+		staleStaged, staleScored = ` AND scored_version <> $7`, ` AND scored_version <> $4`
 	}
-	stmt, err := tx.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("save scores: %w", err)
-	}
-	defer stmt.Close()
+	var staged, scored *sql.Stmt
+	defer func() {
+		for _, s := range []*sql.Stmt{staged, scored} {
+			if s != nil {
+				s.Close()
+			}
+		}
+	}()
 	updated := make(map[int64]bool, len(rows))
 	for _, r := range rows {
-		var at any
-		if r.stageAt != 0 {
-			at = r.stageAt
+		var (
+			res sql.Result
+			err error
+		)
+		switch {
+		case r.staged:
+			if staged == nil {
+				if staged, err = tx.PrepareContext(ctx, `UPDATE contacts SET score_fit = $1, score_eng = $2, grade = $3, stage = $4, funnel_stage = $5,
+					stage_at = COALESCE($6, stage_at), scored_version = $7, score_caps = $8 WHERE id = $9`+staleStaged); err != nil {
+					return nil, fmt.Errorf("save scores: %w", err)
+				}
+			}
+			var at any
+			if r.stageAt != 0 {
+				at = r.stageAt
+			}
+			res, err = staged.ExecContext(ctx, r.fit, r.eng, r.grade, r.stage, r.funnel, at, r.version, r.caps, r.id)
+		default:
+			if scored == nil {
+				if scored, err = tx.PrepareContext(ctx, `UPDATE contacts SET score_fit = $1, score_eng = $2, grade = $3,
+					scored_version = $4, score_caps = $5 WHERE id = $6`+staleScored); err != nil {
+					return nil, fmt.Errorf("save scores: %w", err)
+				}
+			}
+			res, err = scored.ExecContext(ctx, r.fit, r.eng, r.grade, r.version, r.caps, r.id)
 		}
-		res, err := stmt.ExecContext(ctx, r.fit, r.eng, r.grade, r.stage, r.funnel, at, r.version, r.caps, r.id)
 		if err != nil {
 			return nil, fmt.Errorf("save score of contact %d: %w", r.id, err)
 		}
@@ -266,6 +292,7 @@ type scoreRow struct {
 	fit, eng             float64
 	grade, stage, funnel string
 	stageAt              int64 // zero when the stage did not change
+	staged               bool  // the stage columns differ from the stored ones
 	version              int
 	caps                 string
 }

@@ -58,11 +58,14 @@ func (e *scoredEvent) ruleName() string {
 
 // contactScore is a contact's score columns while a transaction works on them.
 type contactScore struct {
-	id      int64
-	fit     float64
-	eng     float64
-	grade   string
-	state   lifecycle.State
+	id    int64
+	fit   float64
+	eng   float64
+	grade string
+	state lifecycle.State
+	// stored is the stage the store holds, as it was read: a row whose stage stays is
+	// written without touching the stage indexes.
+	stored  lifecycle.State
 	version int
 	// lines are the engagement rules that fired in this transaction, and for capped
 	// rules the stored state they continued from.
@@ -360,6 +363,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 		if len(cs.changes) > 0 {
 			r.stageAt = stageAt
 		}
+		r.staged = len(cs.changes) > 0 || cs.state != cs.stored
 		rows = append(rows, r)
 	}
 	for chunk := range slices.Chunk(written, 5000) {
@@ -667,6 +671,7 @@ func (a *active) loadScores(ctx context.Context, q querier, d dialect, ids []int
 				rows.Close()
 				return nil, fmt.Errorf("load scores: %w", err)
 			}
+			cs.stored = cs.state
 			if cs.version == a.version {
 				a.decodeCaps(cs, caps)
 			}
@@ -802,6 +807,7 @@ func loadPeople(ctx context.Context, q querier, d dialect, ids []int64) (map[int
 				rows.Close()
 				return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 			}
+			p.cs.stored = p.cs.state
 			people[p.cs.id] = p
 			if p.accountID != 0 {
 				accIDs = append(accIDs, p.accountID)
