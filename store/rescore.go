@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -348,6 +349,9 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 			}
 			delete(pending, next)
 			next++
+			if ctx.Err() != nil {
+				break // stopping: the batches settled meanwhile are not written
+			}
 			if err := db.writeRescoreBatch(ctx, job, b); err != nil {
 				switch {
 				case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
@@ -365,6 +369,8 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		}
 	}
 	if ctx.Err() != nil {
+		// Another process, or this one started again, picks it up from the cursor.
+		db.releaseRescore(context.WithoutCancel(ctx), job)
 		return ctx.Err()
 	}
 	return db.finishRescore(ctx, job, "done", "")
@@ -653,12 +659,16 @@ func (a *active) readEvents(ctx context.Context, q querier, after, upTo, fromCon
 
 // candidateEvents is a condition, with its arguments numbered from n, that holds for the
 // events some engagement rule may fire on, going by their type and name: the events of
-// a type no rule names (identify and group calls, most often) are not read at all.
+// a type no rule names (identify and group calls, most often) are not read at all. A
+// type's names go in one IN list (SQLite refuses an expression a thousand ORs deep); past
+// maxNamedInQuery names the type alone is asked for, and readEvents checks the name.
 func (a *active) candidateEvents(n int) (string, []any) {
 	var (
 		anyOf []string
 		args  []any
 		typed = map[string]bool{}
+		names = map[string][]string{}
+		types []string
 	)
 	arg := func(v string) string {
 		args = append(args, v)
@@ -666,26 +676,48 @@ func (a *active) candidateEvents(n int) (string, []any) {
 		return fmt.Sprintf("$%d", n-1)
 	}
 	for _, r := range a.model.Scoring.Engagement {
-		if r.Event == "" && !typed[r.Type] {
+		switch {
+		case r.Event == "":
 			typed[r.Type] = true
-			anyOf = append(anyOf, "type = "+arg(r.Type))
+		case names[r.Type] == nil:
+			types = append(types, r.Type)
+			fallthrough
+		default:
+			names[r.Type] = append(names[r.Type], r.Event)
 		}
 	}
-	for _, r := range a.model.Scoring.Engagement {
-		if r.Event == "" || typed[r.Type] {
+	for _, typ := range slices.Sorted(maps.Keys(typed)) {
+		anyOf = append(anyOf, "type = "+arg(typ))
+	}
+	for _, typ := range types {
+		if typed[typ] {
+			continue
+		}
+		if len(names[typ]) > maxNamedInQuery {
+			anyOf = append(anyOf, "type = "+arg(typ))
 			continue
 		}
 		col := "name"
-		if r.Type == tandem.TypeTrack {
+		if typ == tandem.TypeTrack {
 			col = "event"
 		}
-		anyOf = append(anyOf, "(type = "+arg(r.Type)+" AND "+col+" = "+arg(r.Event)+")")
+		cond := "(type = " + arg(typ) + " AND " + col + " IN ("
+		for i, name := range names[typ] {
+			if i > 0 {
+				cond += ", "
+			}
+			cond += arg(name)
+		}
+		anyOf = append(anyOf, cond+"))")
 	}
 	if len(anyOf) == 0 {
 		return "1 = 0", nil
 	}
 	return "(" + strings.Join(anyOf, " OR ") + ")", args
 }
+
+// maxNamedInQuery bounds the names of one type that a rescore's query lists.
+const maxNamedInQuery = 500
 
 // noteEventsRead records a rescore's first-phase progress, at most every
 // rescoreNoteEvery, which also keeps its lease.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"crypto/rand"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +89,76 @@ stages:
 		if *c.Score != want {
 			t.Errorf("contact %d: rescored %+v, ingest had %+v", id, *c.Score, want)
 		}
+	}
+}
+
+// TestRescoreWithManyNamedRules rescores under an agreement with more event-named rules
+// than SQLite lets a query OR together, and past the number a rescore's query lists,
+// and checks it arrives at the scores ingest computed.
+func TestRescoreWithManyNamedRules(t *testing.T) {
+	for _, rules := range []int{3, 1200} {
+		t.Run(fmt.Sprint(rules), func(t *testing.T) {
+			db, err := Open(t.Context(), filepath.Join(t.TempDir(), "many.db"), Options{Ingester: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Migrate(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			db.Now = func() time.Time { return now }
+			src, _, err := db.CreateSource(t.Context(), "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc strings.Builder
+			doc.WriteString("name: t\ntimezone: UTC\nscoring:\n  engagement:\n    half_life: 7d\n    rules:\n")
+			for i := range rules {
+				fmt.Fprintf(&doc, "      - { name: r%d, on: 'track:E%d', points: %d }\n", i, i, 1+i%5)
+			}
+			doc.WriteString("      - { name: docs, on: 'page:Docs', points: 7 }\n")
+			doc.WriteString("stages:\n  - { key: lead, meaning: a }\n  - { key: mql, meaning: b, enter_when: 'score.engagement >= 1000' }\n")
+			by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
+			p, err := db.ProposeAgreement(t.Context(), []byte(doc.String()), "", by)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
+				t.Fatal(err)
+			}
+			var msgs []*tandem.Message
+			for i, ev := range []string{"E0", "E2", fmt.Sprintf("E%d", rules-1), "Unscored", "", "E2"} {
+				m := &tandem.Message{SourceID: src.ID, MessageID: rand.Text(), UserID: fmt.Sprintf("u%d", i%2), Type: tandem.TypeTrack, Event: ev,
+					Timestamp: now, ReceivedAt: now, Properties: []byte(`{}`), Context: []byte(`{}`)}
+				if ev == "" {
+					m.Type, m.Name = tandem.TypePage, "Docs"
+				}
+				msgs = append(msgs, m)
+			}
+			if _, err := db.Ingest(t.Context(), msgs); err != nil {
+				t.Fatal(err)
+			}
+			list, err := db.Contacts(t.Context(), tandem.ContactFilter{}, tandem.Page{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := db.Rescore(t.Context(), nil)
+			if err != nil || r.State != "done" {
+				t.Fatalf("rescore: %+v, %v", r, err)
+			}
+			for _, before := range list {
+				if before.Score.Engagement == 0 {
+					t.Errorf("contact %d: no engagement from ingest", before.ID)
+				}
+				c, err := db.Contact(t.Context(), before.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if *c.Score != *before.Score {
+					t.Errorf("contact %d: rescored %+v, ingest had %+v", c.ID, *c.Score, *before.Score)
+				}
+			}
+		})
 	}
 }
