@@ -248,6 +248,15 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
+	if db.dialect.name() == "sqlite" {
+		// The writer keeps temporary data in memory (see Open), which would include
+		// the sort of an index a migration builds over millions of events: migrations
+		// sort on disk. The pool's one connection is the one goose runs on.
+		if _, err := db.write.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+			return 0, fmt.Errorf("migrations: %w", err)
+		}
+		defer db.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
+	}
 	res, err := p.Up(ctx)
 	if err != nil {
 		return len(res), fmt.Errorf("migrate: %w", err)
