@@ -17,21 +17,9 @@ import (
 // window depends on the order events are applied in. (Whether the readers hand over
 // stretches out of order in a given run is up to the scheduler.)
 func TestRescoreKeepsArrivalOrder(t *testing.T) {
-	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "order.db"), Options{Ingester: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	db.rescoreStretch = 3
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { return now }
-	src, _, err := db.CreateSource(t.Context(), "web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, src := rescoreStore(t, now)
+	db.rescoreStretch = 3
 	doc := `name: t
 timezone: UTC
 scoring:
@@ -98,20 +86,8 @@ stages:
 func TestRescoreWithManyNamedRules(t *testing.T) {
 	for _, rules := range []int{3, 1200} {
 		t.Run(fmt.Sprint(rules), func(t *testing.T) {
-			db, err := Open(t.Context(), filepath.Join(t.TempDir(), "many.db"), Options{Ingester: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.Migrate(t.Context()); err != nil {
-				t.Fatal(err)
-			}
 			now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-			db.Now = func() time.Time { return now }
-			src, _, err := db.CreateSource(t.Context(), "web")
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, src := rescoreStore(t, now)
 			var doc strings.Builder
 			doc.WriteString("name: t\ntimezone: UTC\nscoring:\n  engagement:\n    half_life: 7d\n    rules:\n")
 			for i := range rules {
@@ -161,4 +137,23 @@ func TestRescoreWithManyNamedRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rescoreStore opens a new SQLite store whose clock stands at now, with a source.
+func rescoreStore(t *testing.T, now time.Time) (*DB, *tandem.Source) {
+	t.Helper()
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "rescore.db"), Options{Ingester: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	db.Now = func() time.Time { return now }
+	src, _, err := db.CreateSource(t.Context(), "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, src
 }
