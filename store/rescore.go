@@ -420,12 +420,7 @@ type pastEvent struct {
 // give the same answer for events with the same facts.
 type eventFacts struct{ typ, event, name, properties, context string }
 
-func (e *eventFacts) ruleName() string {
-	if e.typ == tandem.TypeTrack {
-		return e.event
-	}
-	return e.name
-}
+func (e *eventFacts) ruleName() string { return ruleName(e.typ, e.event, e.name) }
 
 // ruleMemo remembers which of an event's candidate rules hold for the facts it has
 // seen. A site's page views repeat (the same paths, titles and referrers), so most of a
@@ -494,6 +489,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stretch := db.rescoreStretch
+	candidates := a.candidateEvents(4) // after the three arguments of readEvents' own
 	var (
 		work    = make(chan int)
 		slots   = make(chan struct{}, window)
@@ -525,7 +521,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 		readers.Go(func() {
 			for seq := range work {
 				after := int64(seq) * stretch
-				events, err := a.readEvents(ctx, db.read, after, min(after+stretch, last), job.cursor)
+				events, err := a.readEvents(ctx, db.read, candidates, after, min(after+stretch, last), job.cursor)
 				if err != nil {
 					readErr <- err
 					cancel() // the other reader and the dispatcher stop too
@@ -623,19 +619,11 @@ func engagedSince(ctx context.Context, q querier) (map[int64]int64, error) {
 }
 
 // readEvents reads the events with ids in (after, upTo] that belong to a contact after
-// fromContact and that some engagement rule may fire on.
-func (a *active) readEvents(ctx context.Context, q querier, after, upTo, fromContact int64) ([]pastEvent, error) {
-	cond, args := a.candidateEvents(4)
-	props, ctxs := "''", "''"
-	if a.readsProperties {
-		props = "properties"
-	}
-	if a.readsContext {
-		ctxs = "context"
-	}
-	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, received_at, type, event, name, `+props+`, `+ctxs+`
-		FROM events WHERE id > $1 AND id <= $2 AND contact_id > $3 AND `+cond+` ORDER BY id`,
-		append([]any{after, upTo, fromContact}, args...)...)
+// fromContact and that meet the candidates condition (see candidateEvents).
+func (a *active) readEvents(ctx context.Context, q querier, candidates *condition, after, upTo, fromContact int64) ([]pastEvent, error) {
+	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, received_at, type, event, name, `+a.objectColumns()+`
+		FROM events WHERE id > $1 AND id <= $2 AND contact_id > $3 AND `+candidates.sql+` ORDER BY id`,
+		append([]any{after, upTo, fromContact}, candidates.args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("rescore events: %w", err)
 	}
@@ -650,28 +638,33 @@ func (a *active) readEvents(ctx context.Context, q querier, after, upTo, fromCon
 			return nil, fmt.Errorf("rescore events: %w", err)
 		}
 		e.ts = scoringTime(e.ts, received)
-		if len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
-			out = append(out, e)
-		}
+		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// condition is a piece of SQL and its arguments.
+type condition struct {
+	sql  string
+	args []any
 }
 
 // candidateEvents is a condition, with its arguments numbered from n, that holds for the
 // events some engagement rule may fire on, going by their type and name: the events of
 // a type no rule names (identify and group calls, most often) are not read at all. A
-// type's names go in one IN list (SQLite refuses an expression a thousand ORs deep); past
-// maxNamedInQuery names the type alone is asked for, and readEvents checks the name.
-func (a *active) candidateEvents(n int) (string, []any) {
+// type's names go in one IN list (SQLite refuses an expression a thousand ORs deep);
+// past maxNamedInQuery names the type alone is asked for, and the rules' candidates
+// sort the events out as they are summed.
+func (a *active) candidateEvents(n int) *condition {
 	var (
+		c     condition
 		anyOf []string
-		args  []any
 		typed = map[string]bool{}
 		names = map[string][]string{}
 		types []string
 	)
 	arg := func(v string) string {
-		args = append(args, v)
+		c.args = append(c.args, v)
 		n++
 		return fmt.Sprintf("$%d", n-1)
 	}
@@ -690,30 +683,27 @@ func (a *active) candidateEvents(n int) (string, []any) {
 		anyOf = append(anyOf, "type = "+arg(typ))
 	}
 	for _, typ := range types {
-		if typed[typ] {
-			continue
-		}
-		if len(names[typ]) > maxNamedInQuery {
+		switch {
+		case typed[typ]:
+		case len(names[typ]) > maxNamedInQuery:
 			anyOf = append(anyOf, "type = "+arg(typ))
-			continue
-		}
-		col := "name"
-		if typ == tandem.TypeTrack {
-			col = "event"
-		}
-		cond := "(type = " + arg(typ) + " AND " + col + " IN ("
-		for i, name := range names[typ] {
-			if i > 0 {
-				cond += ", "
+		default:
+			in := make([]string, len(names[typ]))
+			for i, name := range names[typ] {
+				in[i] = arg(name)
 			}
-			cond += arg(name)
+			col := "name"
+			if typ == tandem.TypeTrack {
+				col = "event"
+			}
+			anyOf = append(anyOf, "(type = "+arg(typ)+" AND "+col+" IN ("+strings.Join(in, ", ")+"))")
 		}
-		anyOf = append(anyOf, cond+"))")
 	}
-	if len(anyOf) == 0 {
-		return "1 = 0", nil
+	c.sql = "1 = 0"
+	if len(anyOf) > 0 {
+		c.sql = "(" + strings.Join(anyOf, " OR ") + ")"
 	}
-	return "(" + strings.Join(anyOf, " OR ") + ")", args
+	return &c
 }
 
 // maxNamedInQuery bounds the names of one type that a rescore's query lists.

@@ -49,11 +49,13 @@ func scoringTime(timestamp, receivedAt int64) int64 { return min(timestamp, rece
 
 // ruleName is the name an engagement rule's `on` narrows to: a track call's event, a
 // page's or screen's name.
-func (e *scoredEvent) ruleName() string {
-	if e.typ == tandem.TypeTrack {
-		return e.event
+func (e *scoredEvent) ruleName() string { return ruleName(e.typ, e.event, e.name) }
+
+func ruleName(typ, event, name string) string {
+	if typ == tandem.TypeTrack {
+		return event
 	}
-	return e.name
+	return name
 }
 
 // contactScore is a contact's score columns while a transaction works on them.
@@ -828,6 +830,12 @@ func loadPeople(ctx context.Context, q querier, d dialect, ids []int64) (map[int
 // eventColumns are the columns of events that scoring reads, as scanEvent takes them;
 // properties and context only if a rule reads them.
 func (a *active) eventColumns() string {
+	return `id, contact_id, type, event, name, ` + a.objectColumns() + `, timestamp, received_at`
+}
+
+// objectColumns selects an event's properties and context, each as an empty text when
+// no rule reads it.
+func (a *active) objectColumns() string {
 	props, ctxs := "''", "''"
 	if a.readsProperties {
 		props = "properties"
@@ -835,7 +843,7 @@ func (a *active) eventColumns() string {
 	if a.readsContext {
 		ctxs = "context"
 	}
-	return `id, contact_id, type, event, name, ` + props + `, ` + ctxs + `, timestamp, received_at`
+	return props + ", " + ctxs
 }
 
 func scanEvent(rows *sql.Rows) (*scoredEvent, error) {
