@@ -31,6 +31,11 @@ type dialect interface {
 	// and needs neither.
 	forUpdate() string
 	skipLocked() string
+	// param is the placeholder of the i'th parameter (from 1) of a statement.
+	param(i int) string
+	// newIDs reserves n ids of table, whose id is generated, for rows inserted with
+	// them in tx, which holds the ingest lock.
+	newIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error)
 }
 
 // eventRow is an events table row ready to insert. Zero ids are stored as NULL.
@@ -143,6 +148,24 @@ func (sqlite) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onl
 // transactions already let one writer in at a time.
 func (sqlite) lockIngest(context.Context, *sql.Tx) error { return nil }
 
+// param is a plain "?": the driver looks numbered parameters up by name, which costs a
+// statement of hundreds of them more than running it.
+func (sqlite) param(int) string { return "?" }
+
+// newIDs continues AUTOINCREMENT's sequence, which an insert with an id beyond it moves
+// on; the one writer is the only one taking from it.
+func (sqlite) newIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = $1`, table).Scan(&last); err != nil {
+		return nil, fmt.Errorf("new %s ids: %w", table, err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = last + 1 + int64(i)
+	}
+	return ids, nil
+}
+
 func (sqlite) forUpdate() string  { return "" }
 func (sqlite) skipLocked() string { return "" }
 
@@ -219,6 +242,16 @@ const ingestLockKey = 0x74616e64656d // "tandem"
 // Turns cost little: each transaction carries a whole group commit, and a waiting
 // node's next group grows meanwhile. Read committed takes a snapshot per statement, so
 // every statement after the lock sees what the previous holder committed.
+func (postgres) param(i int) string { return "$" + strconv.Itoa(i) }
+
+func (postgres) newIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
+	return rowsOf(ctx, tx, "new "+table+" ids", `SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2) ORDER BY id`,
+		[]any{table, n}, func(s interface{ Scan(...any) error }) (int64, error) {
+			var id int64
+			return id, s.Scan(&id)
+		})
+}
+
 func (postgres) forUpdate() string  { return " FOR UPDATE" }
 func (postgres) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
@@ -333,4 +366,60 @@ func placeholders(from, n int) string {
 		b.WriteString("$" + strconv.Itoa(from+i))
 	}
 	return b.String()
+}
+
+// valuesPerStatement is how many rows insertValues writes a statement.
+const valuesPerStatement = 100
+
+// insertValues runs head followed by a VALUES list of n rows and then tail (an ON
+// CONFLICT or RETURNING clause), valuesPerStatement rows a statement. row appends the
+// width values of row i to args. When scan is set, the statements are queries and scan
+// reads each row they return.
+func insertValues(ctx context.Context, tx *sql.Tx, d dialect, head, tail string, width, n int,
+	row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
+	args := make([]any, 0, width*min(n, valuesPerStatement))
+	for from := 0; from < n; from += valuesPerStatement {
+		to := min(from+valuesPerStatement, n)
+		var q strings.Builder
+		q.WriteString(head)
+		q.WriteString(" VALUES ")
+		args = args[:0]
+		for i := from; i < to; i++ {
+			if i > from {
+				q.WriteString(", ")
+			}
+			q.WriteByte('(')
+			for j := range width {
+				if j > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString(d.param(len(args) + j + 1))
+			}
+			q.WriteByte(')')
+			args = row(i, args)
+		}
+		q.WriteString(" ")
+		q.WriteString(tail)
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

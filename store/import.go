@@ -15,6 +15,7 @@ import (
 
 	"tandem"
 	"tandem/csvio"
+	"tandem/identity"
 )
 
 // ImportSourceName names the source that contacts imported from files are stored under,
@@ -84,29 +85,75 @@ func (db *DB) Import(ctx context.Context, r *csvio.Reader, opt ImportOptions) (*
 			return &im.sum, err
 		}
 	}
-	batch := make([]*csvio.Record, 0, opt.Batch)
+	// The file is read a batch ahead, on another goroutine: parsing a row costs about
+	// as much as storing it, and the two then share the machine's cores.
+	batches := make(chan readBatch, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go readBatches(r, opt.Batch, batches, done)
+	for b := range batches {
+		for _, rowErr := range b.errs {
+			im.sum.Rows++
+			if err := im.fail(rowErr); err != nil {
+				return &im.sum, err
+			}
+		}
+		im.sum.Rows += int64(len(b.recs))
+		if err := im.flush(ctx, b); err != nil {
+			return &im.sum, err
+		}
+		if b.err != nil {
+			return &im.sum, fmt.Errorf("read row %d: %w", im.sum.Rows+2, b.err)
+		}
+	}
+	return &im.sum, nil
+}
+
+// readBatch is a batch of rows read from a file: the records, for contacts what each
+// would send (see prepare), the rows that are not valid among them, and the error that
+// ended the reading, if any but the file's end.
+type readBatch struct {
+	recs  []*csvio.Record
+	sends []*contactSend
+	errs  []*csvio.RowError
+	err   error
+}
+
+// readBatches sends r's rows to out in batches of size rows, and closes out at the
+// end of the file, after an error, or when done is closed.
+func readBatches(r *csvio.Reader, size int, out chan<- readBatch, done <-chan struct{}) {
+	defer close(out)
+	b := readBatch{recs: make([]*csvio.Record, 0, size)}
+	send := func() bool {
+		select {
+		case out <- b:
+			b = readBatch{recs: make([]*csvio.Record, 0, size)}
+			return true
+		case <-done:
+			return false
+		}
+	}
 	for {
 		rec, err := r.Read()
 		var rowErr *csvio.RowError
 		switch {
 		case errors.Is(err, io.EOF):
-			return &im.sum, im.flush(ctx, batch)
+			send()
+			return
 		case errors.As(err, &rowErr):
-			im.sum.Rows++
-			if err := im.fail(rowErr); err != nil {
-				return &im.sum, err
-			}
-			continue
+			b.errs = append(b.errs, rowErr)
 		case err != nil:
-			return &im.sum, fmt.Errorf("read row %d: %w", im.sum.Rows+2, err)
-		}
-		im.sum.Rows++
-		batch = append(batch, rec)
-		if len(batch) == opt.Batch {
-			if err := im.flush(ctx, batch); err != nil {
-				return &im.sum, err
+			b.err = err
+			send()
+			return
+		default:
+			b.recs = append(b.recs, rec)
+			if rec.Contact != nil {
+				b.sends = append(b.sends, prepare(rec.Contact))
 			}
-			batch = batch[:0]
+		}
+		if len(b.recs)+len(b.errs) == size && !send() {
+			return
 		}
 	}
 }
@@ -134,7 +181,8 @@ func (im *importer) fail(e *csvio.RowError) error {
 	return nil
 }
 
-func (im *importer) flush(ctx context.Context, recs []*csvio.Record) error {
+func (im *importer) flush(ctx context.Context, b readBatch) error {
+	recs := b.recs
 	if len(recs) == 0 {
 		return nil
 	}
@@ -150,7 +198,7 @@ func (im *importer) flush(ctx context.Context, recs []*csvio.Record) error {
 	)
 	switch im.m.Object {
 	case csvio.Contacts:
-		t, err = im.contacts(ctx, recs)
+		t, err = im.contacts(ctx, recs, b.sends)
 	case csvio.Accounts:
 		t, err = im.accounts(ctx, recs)
 	case csvio.Opportunities:
@@ -324,8 +372,14 @@ func (db *DB) rescoreAccountMembers(ctx context.Context, tx *sql.Tx, contacts, a
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(append(members, contacts...))))
 	db.scoreGen.Add(1) // ingest's score cache forgets what it had
+	return db.scoreAfresh(ctx, tx, act, ids, now)
+}
+
+// scoreAfresh scores contacts ids in tx from their profiles and events under agreement
+// a, saves what changed and hands off those who reached the handoff stage.
+func (db *DB) scoreAfresh(ctx context.Context, tx *sql.Tx, a *active, ids []int64, now time.Time) error {
 	for chunk := range slices.Chunk(ids, 1000) {
-		scores, err := act.scoreContacts(ctx, tx, db.dialect, chunk, now, nil)
+		scores, err := a.scoreContacts(ctx, tx, db.dialect, chunk, now, nil)
 		if err != nil {
 			return err
 		}
@@ -333,7 +387,7 @@ func (db *DB) rescoreAccountMembers(ctx context.Context, tx *sql.Tx, contacts, a
 		if err != nil {
 			return err
 		}
-		if err := db.handOff(ctx, tx, act, saved, now); err != nil {
+		if err := db.handOff(ctx, tx, a, saved, now); err != nil {
 			return err
 		}
 	}
@@ -462,27 +516,29 @@ func (refs *contactRefs) same(id int64, c *csvio.Contact, account int64) bool {
 // contactPlan is what is to become of one contact row.
 type contactPlan struct {
 	rec     *csvio.Record
+	send    *contactSend
 	msg     int   // index of its message
 	existed bool  // the address named a contact before
 	account int64 // the account the row links the contact to, zero for none
+	// created says the row was a new person's and is stored: see create.
+	created bool
 }
 
-// contacts imports a batch of contact rows: the changed ones as identify messages through
-// ingest, then their CRM ids and account links in one transaction.
-func (im *importer) contacts(ctx context.Context, recs []*csvio.Record) (tally, error) {
+// contacts imports a batch of contact rows. The rows of people the store does not know
+// are created together (create); the changed others become identify messages through
+// ingest, then their CRM ids and account links are written in one transaction.
+func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []*contactSend) (tally, error) {
 	var t tally
 	db := im.db
 	refs, err := db.contactRefs(ctx, db.read, recs)
 	if err != nil {
 		return t, err
 	}
-	now := db.Now().UTC()
 	var (
-		plans []contactPlan
-		msgs  []*tandem.Message
+		plans []*contactPlan
 		seen  = map[string]bool{}
 	)
-	for _, rec := range recs {
+	for i, rec := range recs {
 		c := rec.Contact
 		acc, rowErr := refs.account(rec)
 		if rowErr != nil {
@@ -507,9 +563,26 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record) (tally, 
 		if im.opt.DryRun {
 			continue
 		}
-		plans = append(plans, contactPlan{rec: rec, msg: len(msgs), existed: id != 0 || seen[c.Email], account: acc})
+		plans = append(plans, &contactPlan{rec: rec, send: sends[i], existed: id != 0 || seen[c.Email], account: acc})
 		seen[c.Email] = true
-		msgs = append(msgs, im.identify(c, now))
+	}
+	if len(plans) == 0 {
+		return t, nil
+	}
+	if t.created, err = im.create(ctx, plans); err != nil {
+		return t, err
+	}
+	var (
+		rest []*contactPlan
+		msgs []*tandem.Message
+	)
+	now := db.Now().UTC()
+	for _, p := range plans {
+		if !p.created {
+			p.msg = len(msgs)
+			rest = append(rest, p)
+			msgs = append(msgs, im.identify(p, now))
+		}
 	}
 	if len(msgs) == 0 {
 		return t, nil
@@ -518,11 +591,11 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record) (tally, 
 	if err != nil {
 		return t, fmt.Errorf("import contacts: %w", err)
 	}
-	changed, err := im.linkContacts(ctx, plans)
+	changed, err := im.linkContacts(ctx, rest)
 	if err != nil {
 		return t, err
 	}
-	for i, p := range plans {
+	for i, p := range rest {
 		switch {
 		case out[p.msg] == tandem.Stored && !p.existed:
 			t.created++
@@ -535,32 +608,225 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record) (tally, 
 	return t, nil
 }
 
-// identify makes the message a contact row becomes. Its id is a hash of what it says and
-// its client timestamp fixed, so that the same row sent again is a duplicate, which
-// ingest neither stores nor applies. It happens when the CRM says the person was
-// created, else now.
-func (im *importer) identify(c *csvio.Contact, now time.Time) *tandem.Message {
+// create stores, in one transaction, the people among plans the store has no contact
+// for, and marks their plans created. A first import of a CRM's contacts is mostly such
+// rows, and making each an identify message cost a dozen statements a person; here a
+// hundred people share each statement. They end as ingest would leave them: the contact
+// with its traits, its address as its identity, its CRM id, the account its row names or
+// else its company domain's (created if new), the row's identify message as an event,
+// and, under an agreement, its scores, stage and handoff. A person that ingest gave a
+// contact since the batch was read is left to ingest.
+func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, error) {
+	db := im.db
+	var fresh []*contactPlan
+	for _, p := range plans {
+		if !p.existed {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+	var made []*contactPlan
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		made = made[:0]
+		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+			return err
+		}
+		emails := make([]string, len(fresh))
+		for i, p := range fresh {
+			emails[i] = p.rec.Contact.Email
+		}
+		known, err := idsOf(ctx, tx, db.dialect, contactsByEmail, "value", emails)
+		if err != nil {
+			return err
+		}
+		type person struct {
+			plan    *contactPlan
+			domain  string // the company domain of its address, when it needs an account
+			account int64
+			id      int64
+		}
+		people := make([]*person, 0, len(fresh))
+		for _, p := range fresh {
+			c := p.rec.Contact
+			if known[c.Email] != 0 {
+				p.existed = true
+				continue
+			}
+			pp := &person{plan: p, account: p.account}
+			if pp.account == 0 {
+				pp.domain = identity.CompanyDomain(c.Email)
+			}
+			people = append(people, pp)
+		}
+		if len(people) == 0 {
+			return nil
+		}
+		// Each row's identify message is kept as ingest keeps it, so that the same row
+		// imported again is a duplicate, even when the file names the person again later.
+		// A row whose message is stored already is one imported before whose person has
+		// another address now: ingest finds it a duplicate and leaves the person be.
+		ids, err := db.dialect.newIDs(ctx, tx, "contacts", len(people))
+		if err != nil {
+			return err
+		}
+		t := micros(now)
+		stored := make(map[string]bool, len(people))
+		err = insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, received_at)`,
+			`ON CONFLICT DO NOTHING RETURNING message_id`, 6, len(people), func(i int, args []any) []any {
+				pp := people[i]
+				pp.id = ids[i]
+				return append(args, im.src, pp.plan.send.id, tandem.TypeIdentify, pp.id, micros(pp.plan.send.at(now)), t)
+			}, func(rows *sql.Rows) error {
+				var id string
+				err := rows.Scan(&id)
+				stored[id] = true
+				return err
+			})
+		if err != nil {
+			return fmt.Errorf("create contacts: events: %w", err)
+		}
+		people = slices.DeleteFunc(people, func(pp *person) bool { return !stored[pp.plan.send.id] })
+		names := map[string]string{} // company domain → the name the first of its people gives
+		for _, pp := range people {
+			if pp.domain != "" {
+				if _, ok := names[pp.domain]; !ok {
+					names[pp.domain] = companyName(pp.plan.rec.Contact.Traits)
+				}
+			}
+		}
+		accounts, err := db.domainAccounts(ctx, tx, names, now)
+		if err != nil {
+			return err
+		}
+		for _, pp := range people {
+			if pp.domain != "" {
+				pp.account = accounts[pp.domain]
+			}
+		}
+		err = insertValues(ctx, tx, db.dialect, `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at)`,
+			"", 7, len(people), func(i int, args []any) []any {
+				pp := people[i]
+				return append(args, pp.id, pp.plan.rec.Contact.Email, pp.plan.send.traits, nullID(pp.account), t, t, micros(pp.plan.send.at(now)))
+			}, nil)
+		if err != nil {
+			return fmt.Errorf("create contacts: %w", err)
+		}
+		err = insertValues(ctx, tx, db.dialect, `INSERT INTO identities (kind, value, contact_id)`, "", 3, len(people),
+			func(i int, args []any) []any {
+				return append(args, "email", people[i].plan.rec.Contact.Email, people[i].id)
+			}, nil)
+		if err != nil {
+			return fmt.Errorf("create contacts: %w", err)
+		}
+		// A CRM id named twice in the batch ends naming the later row's contact.
+		crm := map[string]int64{}
+		for _, pp := range people {
+			if ext := pp.plan.rec.Contact.ExternalID; ext != "" {
+				crm[ext] = pp.id
+			}
+		}
+		exts := slices.Sorted(maps.Keys(crm))
+		err = insertValues(ctx, tx, db.dialect, `INSERT INTO crm_ids (object, external_id, local_id)`,
+			`ON CONFLICT (object, external_id) DO UPDATE SET local_id = excluded.local_id`, 3, len(exts),
+			func(i int, args []any) []any { return append(args, "contact", exts[i], crm[exts[i]]) }, nil)
+		if err != nil {
+			return fmt.Errorf("create contacts: CRM ids: %w", err)
+		}
+		ids = ids[:0]
+		for _, pp := range people {
+			made = append(made, pp.plan)
+			ids = append(ids, pp.id)
+		}
+		act, err := db.activeIn(ctx, tx)
+		if err != nil || act == nil {
+			return err
+		}
+		return db.scoreAfresh(ctx, tx, act, ids, now)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("import contacts: %w", err)
+	}
+	for _, p := range made {
+		p.created = true
+	}
+	return int64(len(made)), nil
+}
+
+// domainAccounts returns the accounts of the company domains that names holds, creating
+// those the store does not have, named by names[domain] or else by the domain.
+func (db *DB) domainAccounts(ctx context.Context, tx *sql.Tx, names map[string]string, now time.Time) (map[string]int64, error) {
+	domains := slices.Sorted(maps.Keys(names))
+	accounts, err := idsOf(ctx, tx, db.dialect, accountsByDomain, "domain", domains)
+	if err != nil {
+		return nil, fmt.Errorf("accounts by domain: %w", err)
+	}
+	for _, d := range domains {
+		if accounts[d] != 0 {
+			continue
+		}
+		n := names[d]
+		if n == "" {
+			n = d
+		}
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO accounts (domain, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id`,
+			d, n, micros(now)).Scan(&id); err != nil {
+			return nil, fmt.Errorf("account for %s: %w", d, err)
+		}
+		accounts[d] = id
+	}
+	return accounts, nil
+}
+
+// contactSend is what a contact row sends: its traits, the email address among them, as
+// a JSON object, and the id of its identify message, a hash of what it says, so that the
+// same row sent again is a duplicate, which ingest neither stores nor applies.
+type contactSend struct {
+	traits    string
+	id        string
+	createdAt *time.Time
+}
+
+// prepare makes what a contact row sends. It is done as the file is read, beside the
+// writing of the batch before.
+func prepare(c *csvio.Contact) *contactSend {
 	traits := maps.Clone(c.Traits)
 	traits["email"] = c.Email
 	raw, _ := json.Marshal(traits) // sorted keys: the same row hashes the same
 	h := sha256.New()
 	h.Write([]byte("contact\x00" + c.Email + "\x00"))
 	h.Write(raw)
-	at := now
-	if c.CreatedAt != nil && c.CreatedAt.Before(now) {
-		at = *c.CreatedAt
+	return &contactSend{traits: string(raw), id: "csv-" + hex.EncodeToString(h.Sum(nil)[:16]), createdAt: c.CreatedAt}
+}
+
+// at is when the row's message happens: when the CRM says the person was created, else
+// now.
+func (s *contactSend) at(now time.Time) time.Time {
+	if s.createdAt != nil && s.createdAt.Before(now) {
+		return *s.createdAt
 	}
+	return now
+}
+
+// identify makes the message a contact row becomes, with its client timestamp fixed
+// (none), so that a retry is known by its id.
+func (im *importer) identify(p *contactPlan, now time.Time) *tandem.Message {
+	c := p.rec.Contact
+	traits := maps.Clone(c.Traits)
+	traits["email"] = c.Email
 	return &tandem.Message{
-		SourceID: im.src, Type: tandem.TypeIdentify, MessageID: "csv-" + hex.EncodeToString(h.Sum(nil)[:16]),
+		SourceID: im.src, Type: tandem.TypeIdentify, MessageID: p.send.id,
 		Email: c.Email, Traits: traits, Properties: json.RawMessage("{}"), Context: json.RawMessage("{}"),
-		Timestamp: at, ReceivedAt: now,
+		Timestamp: p.send.at(now), ReceivedAt: now,
 	}
 }
 
 // linkContacts records the CRM ids of the contacts the plans wrote and links them to the
 // accounts their rows name, rescoring those whose account changed. It reports which
 // plans changed something.
-func (im *importer) linkContacts(ctx context.Context, plans []contactPlan) ([]bool, error) {
+func (im *importer) linkContacts(ctx context.Context, plans []*contactPlan) ([]bool, error) {
 	db := im.db
 	changed := make([]bool, len(plans))
 	var emails []string

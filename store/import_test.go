@@ -23,6 +23,8 @@ func TestImport(t *testing.T) {
 		t.Run(engine+"/Salesforce", func(t *testing.T) { testImportSalesforce(t, mustOpen(t, engine)) })
 		t.Run(engine+"/DryRun", func(t *testing.T) { testImportDryRun(t, mustOpen(t, engine)) })
 		t.Run(engine+"/CRMIDFollowsMerge", func(t *testing.T) { testImportCRMIDFollowsMerge(t, mustOpen(t, engine)) })
+		t.Run(engine+"/RepeatedPerson", func(t *testing.T) { testImportRepeatedPerson(t, mustOpen(t, engine)) })
+		t.Run(engine+"/AfterAddressChange", func(t *testing.T) { testImportAfterAddressChange(t, mustOpen(t, engine)) })
 	}
 }
 
@@ -173,6 +175,20 @@ func testImportHubSpot(t *testing.T, db *store.DB) {
 	got = mustImport(t, db, csvio.Contacts, hubspotContacts, false)
 	wantSummary(t, "contacts", got, 3, 0, 0, 1)
 	wantRowError(t, "contacts", got, 5, "Email", "not an email address")
+	// New people are scored as they arrive: ann is a VP of marketing (20 + 10) at a company
+	// of 1,200 (15); cy a director (20) writing from free mail (-25) at one of 85.
+	for _, want := range []struct {
+		c     *tandem.Contact
+		fit   float64
+		grade string
+	}{{mustContactByEmail(t, db, "ann@acme.test"), 45, "A"}, {mustContactByEmail(t, db, "cy@gmail.com"), -5, "D"}} {
+		if c := want.c; c.Score == nil || c.Score.Fit != want.fit || c.Grade != want.grade || c.Stage != "lead" {
+			t.Errorf("%s: score %+v, grade %q, stage %q; want fit %v, grade %s, stage lead", c.Email, c.Score, c.Grade, c.Stage, want.fit, want.grade)
+		}
+		if moves, err := db.ContactStages(context.Background(), want.c.ID); err != nil || len(moves) != 1 || moves[0].From != "" || moves[0].To != "lead" {
+			t.Errorf("%s's stage changes = %v (%v), want one into lead", want.c.Email, moves, err)
+		}
+	}
 
 	got = mustImport(t, db, csvio.Opportunities, hubspotDeals, false)
 	wantSummary(t, "deals", got, 2, 0, 0, 1)
@@ -374,4 +390,48 @@ func testImportCRMIDFollowsMerge(t *testing.T, db *store.DB) {
 	}
 	wantSummary(t, "contacts again", mustImport(t, db, csvio.Contacts, "Record ID,Email\n7,ann@acme.test\n", false), 0, 0, 1, 0)
 	assertExportReimports(t, db)
+}
+
+// testImportRepeatedPerson imports a file that names one new person three times, twice
+// within one batch and once in the next: the first row creates the contact, the later
+// ones update it in file order.
+func testImportRepeatedPerson(t *testing.T, db *store.DB) {
+	mustActivate(t, db, string(agreement.Default))
+	file := "Record ID,Email,Job Title\n" +
+		"7,eve@initech.test,Analyst\n" +
+		"7,eve@initech.test,Head of Sales\n" + // the batch of two ends here
+		"8,fay@initech.test,Engineer\n" +
+		"7,eve@initech.test,VP Growth\n"
+	wantSummary(t, "file", mustImport(t, db, csvio.Contacts, file, false), 2, 2, 0, 0)
+	eve := mustContactByEmail(t, db, "eve@initech.test")
+	// A VP (20) in growth (10), at a company whose size is not known.
+	if eve.Traits["title"] != "VP Growth" || eve.Score == nil || eve.Score.Fit != 30 || eve.Stage != "lead" {
+		t.Errorf("eve = title %v, score %+v, stage %q; want the last row's title, fit 30, stage lead", eve.Traits["title"], eve.Score, eve.Stage)
+	}
+	fay := mustContactByEmail(t, db, "fay@initech.test")
+	if eve.AccountID == nil || fay.AccountID == nil || *eve.AccountID != *fay.AccountID {
+		t.Errorf("eve's account %v and fay's %v, want the one of initech.test", eve.AccountID, fay.AccountID)
+	}
+	if n := mustCountContacts(t, db); n != 2 {
+		t.Errorf("contacts = %d, want 2", n)
+	}
+	wantSummary(t, "file again", mustImport(t, db, csvio.Contacts, file, false), 0, 0, 4, 0)
+}
+
+// testImportAfterAddressChange imports a person who then signs in and changes their address:
+// importing the file again leaves them be rather than making a second contact of the old
+// address.
+func testImportAfterAddressChange(t *testing.T, db *store.DB) {
+	file := "Email,First Name\nold@initech.test,Gil\n"
+	wantSummary(t, "file", mustImport(t, db, csvio.Contacts, file, false), 1, 0, 0, 0)
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "u-gil", "", map[string]any{"email": "old@initech.test"}))
+	mustIngest(t, db, identifyMessage(src, "u-gil", "", map[string]any{"email": "new@initech.test"}))
+	wantSummary(t, "file again", mustImport(t, db, csvio.Contacts, file, false), 0, 0, 1, 0)
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Errorf("contacts = %d, want 1", n)
+	}
+	if gil := mustContactByEmail(t, db, "new@initech.test"); gil.Traits["firstName"] != "Gil" {
+		t.Errorf("gil = %+v", gil)
+	}
 }
