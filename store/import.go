@@ -641,20 +641,14 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return err
 		}
-		type person struct {
-			plan    *contactPlan
-			domain  string // the company domain of its address, when it needs an account
-			account int64
-			id      int64
-		}
-		people := make([]*person, 0, len(fresh))
+		people := make([]*newPerson, 0, len(fresh))
 		for _, p := range fresh {
 			c := p.rec.Contact
 			if known[c.Email] != 0 {
 				p.existed = true
 				continue
 			}
-			pp := &person{plan: p, account: p.account}
+			pp := &newPerson{plan: p, account: p.account}
 			if pp.account == 0 {
 				pp.domain = identity.CompanyDomain(c.Email)
 			}
@@ -687,7 +681,7 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return fmt.Errorf("create contacts: events: %w", err)
 		}
-		people = slices.DeleteFunc(people, func(pp *person) bool { return !stored[pp.plan.send.id] })
+		people = slices.DeleteFunc(people, func(pp *newPerson) bool { return !stored[pp.plan.send.id] })
 		names := map[string]string{} // company domain → the name the first of its people gives
 		for _, pp := range people {
 			if pp.domain != "" {
@@ -705,10 +699,31 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 				pp.account = accounts[pp.domain]
 			}
 		}
-		err = insertValues(ctx, tx, db.dialect, `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at)`,
-			"", 7, len(people), func(i int, args []any) []any {
+		// Under an agreement each person is scored before being stored, from their
+		// profile and the identify message, as ingest scores someone new.
+		act, err := db.activeIn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if act != nil {
+			if err := scoreNew(ctx, tx, db.dialect, act, people, now); err != nil {
+				return err
+			}
+		}
+		err = insertValues(ctx, tx, db.dialect, `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at,
+			score_fit, score_eng, grade, stage, funnel_stage, stage_at, scored_version, score_caps)`,
+			"", 15, len(people), func(i int, args []any) []any {
 				pp := people[i]
-				return append(args, pp.id, pp.plan.rec.Contact.Email, pp.plan.send.traits, nullID(pp.account), t, t, micros(pp.plan.send.at(now)))
+				args = append(args, pp.id, pp.plan.rec.Contact.Email, pp.plan.send.traits, nullID(pp.account), t, t, micros(pp.plan.send.at(now)))
+				cs := pp.score
+				if cs == nil {
+					return append(args, 0, 0, "", "", "", nil, 0, "{}")
+				}
+				var stageAt any
+				if len(cs.changes) > 0 {
+					stageAt = t
+				}
+				return append(args, finite(cs.fit), finite(cs.eng), cs.grade, cs.state.Stage, cs.state.Funnel, stageAt, cs.version, pp.caps)
 			}, nil)
 		if err != nil {
 			return fmt.Errorf("create contacts: %w", err)
@@ -734,16 +749,20 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return fmt.Errorf("create contacts: CRM ids: %w", err)
 		}
-		ids = ids[:0]
 		for _, pp := range people {
 			made = append(made, pp.plan)
-			ids = append(ids, pp.id)
 		}
-		act, err := db.activeIn(ctx, tx)
-		if err != nil || act == nil {
+		if act == nil {
+			return nil
+		}
+		scores := make([]*contactScore, len(people))
+		for i, pp := range people {
+			scores[i] = pp.score
+		}
+		if err := saveStageChanges(ctx, tx, scores, t); err != nil {
 			return err
 		}
-		return db.scoreAfresh(ctx, tx, act, ids, now)
+		return db.handOff(ctx, tx, act, scores, now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("import contacts: %w", err)
@@ -752,6 +771,49 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		p.created = true
 	}
 	return int64(len(made)), nil
+}
+
+// newPerson is a person an import creates.
+type newPerson struct {
+	plan    *contactPlan
+	domain  string // the company domain of its address, when it needs an account
+	account int64
+	id      int64
+	// score is what the active agreement makes of them, if one is, and caps its
+	// capped rules' state as the contacts row keeps it.
+	score *contactScore
+	caps  string
+}
+
+// scoreNew scores people under agreement a as ingest scores someone it has not met:
+// their profile, and their identify message if a rule counts it.
+func scoreNew(ctx context.Context, q querier, d dialect, a *active, people []*newPerson, now time.Time) error {
+	var accIDs []int64
+	for _, pp := range people {
+		if pp.account != 0 {
+			accIDs = append(accIDs, pp.account)
+		}
+	}
+	accounts, err := loadAccounts(ctx, q, d, slices.Compact(slices.Sorted(slices.Values(accIDs))))
+	if err != nil {
+		return err
+	}
+	for _, pp := range people {
+		c, send := pp.plan.rec.Contact, pp.plan.send
+		cs := &contactScore{id: pp.id}
+		e := &scoredEvent{contactID: pp.id, typ: tandem.TypeIdentify, ts: scoringTime(micros(send.at(now)), micros(now))}
+		if len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
+			a.addEvents(cs, []*scoredEvent{e})
+		}
+		traits := maps.Clone(c.Traits)
+		traits["email"] = c.Email
+		a.settle(cs, profile(c.Email, traits, accounts[pp.account]), now, "")
+		if pp.caps, err = encodeCaps(cs.lines, cs.anchor); err != nil {
+			return fmt.Errorf("score of contact %s: %w", c.Email, err)
+		}
+		pp.score = cs
+	}
+	return nil
 }
 
 // domainAccounts returns the accounts of the company domains that names holds, creating

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tandem/agreement"
 	"tandem/csvio"
 	"tandem/store"
 )
@@ -21,8 +22,15 @@ import (
 // (100,000 unless set) into a new SQLite store, opened as `tandem import` opens it, and reports the
 // rows imported a second and the peak heap in use. The file is made as it is read, so
 // that only the importer's memory is measured: it should stay flat as the file grows.
-// Every row is a new person at one of a twentieth as many companies.
+// Every row is a new person at one of a twentieth as many companies. With terms=default
+// the starting agreement is active, so each person is scored and staged as they arrive.
 func BenchmarkImportContacts(b *testing.B) {
+	for _, terms := range []string{"none", "default"} {
+		b.Run("terms="+terms, func(b *testing.B) { benchmarkImportContacts(b, terms == "default") })
+	}
+}
+
+func benchmarkImportContacts(b *testing.B, terms bool) {
 	rows := 100_000
 	if s := os.Getenv("TANDEM_BENCH_ROWS"); s != "" {
 		var err error
@@ -58,6 +66,9 @@ func BenchmarkImportContacts(b *testing.B) {
 		}
 		if _, err := db.Migrate(context.Background()); err != nil {
 			b.Fatal(err)
+		}
+		if terms {
+			mustActivate(b, db, string(agreement.Default))
 		}
 		runtime.GC()
 		b.StartTimer()

@@ -25,6 +25,7 @@ func TestImport(t *testing.T) {
 		t.Run(engine+"/CRMIDFollowsMerge", func(t *testing.T) { testImportCRMIDFollowsMerge(t, mustOpen(t, engine)) })
 		t.Run(engine+"/RepeatedPerson", func(t *testing.T) { testImportRepeatedPerson(t, mustOpen(t, engine)) })
 		t.Run(engine+"/AfterAddressChange", func(t *testing.T) { testImportAfterAddressChange(t, mustOpen(t, engine)) })
+		t.Run(engine+"/QualifiedOnArrival", func(t *testing.T) { testImportQualifiedOnArrival(t, mustOpen(t, engine)) })
 	}
 }
 
@@ -433,5 +434,32 @@ func testImportAfterAddressChange(t *testing.T, db *store.DB) {
 	}
 	if gil := mustContactByEmail(t, db, "new@initech.test"); gil.Traits["firstName"] != "Gil" {
 		t.Errorf("gil = %+v", gil)
+	}
+}
+
+// testImportQualifiedOnArrival imports under an agreement whose rule counts identify
+// calls: a person who fits qualifies as they arrive and is handed off, one who does not
+// stays a lead.
+func testImportQualifiedOnArrival(t *testing.T, db *store.DB) {
+	doc := strings.Replace(string(agreement.Default), "    rules:\n", "    rules:\n      - { name: known, on: identify, points: 60 }\n", 1)
+	mustActivate(t, db, doc)
+	file := "Email,Job Title\nhal@initech.test,VP Sales\nivy@initech.test,Engineer\n"
+	wantSummary(t, "file", mustImport(t, db, csvio.Contacts, file, false), 2, 0, 0, 0)
+	hal, ivy := mustContactByEmail(t, db, "hal@initech.test"), mustContactByEmail(t, db, "ivy@initech.test")
+	// hal: a VP (20) in sales (10), engaged by the identify (60).
+	if hal.Score == nil || hal.Score.Fit != 30 || hal.Score.Engagement != 60 || hal.Stage != "mql" {
+		t.Errorf("hal: score %+v, stage %q; want fit 30, engagement 60, mql", hal.Score, hal.Stage)
+	}
+	if ivy.Score == nil || ivy.Score.Fit != 0 || ivy.Score.Engagement != 60 || ivy.Stage != "lead" {
+		t.Errorf("ivy: score %+v, stage %q; want fit 0, engagement 60, lead", ivy.Score, ivy.Stage)
+	}
+	if got := mustAssignments(t, db, tandem.AssignmentFilter{ContactID: hal.ID}); len(got) != 1 {
+		t.Errorf("hal's assignments = %v, want one", got)
+	}
+	if got := mustAssignments(t, db, tandem.AssignmentFilter{ContactID: ivy.ID}); len(got) != 0 {
+		t.Errorf("ivy's assignments = %v, want none", got)
+	}
+	if moves, err := db.ContactStages(context.Background(), hal.ID); err != nil || len(moves) != 2 || moves[1].To != "mql" {
+		t.Errorf("hal's stage changes = %v (%v), want into lead, then mql", moves, err)
 	}
 }
