@@ -379,7 +379,7 @@ const valuesPerStatement = 100
 func insertValues(ctx context.Context, tx *sql.Tx, d dialect, head, tail string, width, n int,
 	row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
 	var full *sql.Stmt
-	if n > valuesPerStatement {
+	if n >= valuesPerStatement {
 		var err error
 		if full, err = tx.PrepareContext(ctx, valuesStatement(d, head, tail, width, valuesPerStatement)); err != nil {
 			return err

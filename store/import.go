@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"tandem"
@@ -59,17 +60,21 @@ type ImportSummary struct {
 // opt.RowError and writes nothing, and the rows after it go on. Importing the same file
 // again changes nothing:
 //
-//   - contacts are found by email and become identify messages through the ingest path,
-//     so identity resolution, accounts by domain and scoring apply; each message's id is
-//     a hash of what the row says, under one source, so a row stored before is a
-//     duplicate, and a row whose traits the contact has already sends nothing;
+//   - contacts are found by email and become identify messages, each message's id a hash
+//     of what the row says, under one source, so that a row stored before is a
+//     duplicate, and a row whose traits the contact has already sends nothing; people
+//     new to the store are created a batch at a time (create), the others' messages go
+//     through the ingest path, so identity resolution, accounts by domain and scoring
+//     apply to both;
 //   - accounts are found by their CRM id, else their domain, and updated in place;
 //   - opportunities are found by their CRM id; creating, winning and adding people to
 //     one moves its people's stages, and the file's created and close dates are kept.
 //
 // The CRM ids of contacts and accounts are kept so that deals can name them. The error
-// returned, if any, is not a row's: the store failed, and the batch being written was
-// not stored.
+// returned, if any, is not a row's: the store failed, and what the batch being written
+// had not stored yet was not stored (the new people of a batch of contacts are stored
+// before its other rows). A file that cannot be read further ends the import after the
+// rows read before.
 func (db *DB) Import(ctx context.Context, r *csvio.Reader, opt ImportOptions) (*ImportSummary, error) {
 	if opt.Ingest == nil {
 		opt.Ingest = db.Ingest
@@ -89,8 +94,11 @@ func (db *DB) Import(ctx context.Context, r *csvio.Reader, opt ImportOptions) (*
 	// as much as storing it, and the two then share the machine's cores.
 	batches := make(chan readBatch, 1)
 	done := make(chan struct{})
+	var reader sync.WaitGroup
+	reader.Go(func() { readBatches(r, opt.Batch, !opt.DryRun && im.m.Object == csvio.Contacts, batches, done) })
+	// The file is the caller's again when Import returns: the reader stops first.
+	defer reader.Wait()
 	defer close(done)
-	go readBatches(r, opt.Batch, batches, done)
 	for b := range batches {
 		for _, rowErr := range b.errs {
 			im.sum.Rows++
@@ -119,12 +127,24 @@ type readBatch struct {
 	err   error
 }
 
-// readBatches sends r's rows to out in batches of size rows, and closes out at the
-// end of the file, after an error, or when done is closed.
-func readBatches(r *csvio.Reader, size int, out chan<- readBatch, done <-chan struct{}) {
+// readBatches sends r's rows to out in batches of size rows, with what each contact
+// row sends if send is set, and closes out at the end of the file, after an error, or
+// when done is closed; it reads no further row once done is.
+func readBatches(r *csvio.Reader, size int, sends bool, out chan<- readBatch, done <-chan struct{}) {
 	defer close(out)
 	b := readBatch{recs: make([]*csvio.Record, 0, size)}
+	stopped := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
 	send := func() bool {
+		if stopped() {
+			return false
+		}
 		select {
 		case out <- b:
 			b = readBatch{recs: make([]*csvio.Record, 0, size)}
@@ -133,7 +153,7 @@ func readBatches(r *csvio.Reader, size int, out chan<- readBatch, done <-chan st
 			return false
 		}
 	}
-	for {
+	for !stopped() {
 		rec, err := r.Read()
 		var rowErr *csvio.RowError
 		switch {
@@ -148,7 +168,7 @@ func readBatches(r *csvio.Reader, size int, out chan<- readBatch, done <-chan st
 			return
 		default:
 			b.recs = append(b.recs, rec)
-			if rec.Contact != nil {
+			if sends {
 				b.sends = append(b.sends, prepare(rec.Contact))
 			}
 		}
@@ -522,6 +542,9 @@ type contactPlan struct {
 	account int64 // the account the row links the contact to, zero for none
 	// created says the row was a new person's and is stored: see create.
 	created bool
+	// namesCRMID says the row is the batch's last to name its CRM id, which ends naming
+	// the row's contact, as if the rows were written one after another.
+	namesCRMID bool
 }
 
 // contacts imports a batch of contact rows. The rows of people the store does not know
@@ -569,6 +592,15 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 	if len(plans) == 0 {
 		return t, nil
 	}
+	last := map[string]*contactPlan{}
+	for _, p := range plans {
+		if ext := p.rec.Contact.ExternalID; ext != "" {
+			last[ext] = p
+		}
+	}
+	for _, p := range plans {
+		p.namesCRMID = p.rec.Contact.ExternalID != "" && last[p.rec.Contact.ExternalID] == p
+	}
 	if t.created, err = im.create(ctx, plans); err != nil {
 		return t, err
 	}
@@ -591,7 +623,7 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 	if err != nil {
 		return t, fmt.Errorf("import contacts: %w", err)
 	}
-	changed, err := im.linkContacts(ctx, rest)
+	changed, err := im.linkContacts(ctx, rest, out)
 	if err != nil {
 		return t, err
 	}
@@ -665,18 +697,22 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return err
 		}
+		for i, pp := range people {
+			pp.id = ids[i]
+		}
 		t := micros(now)
 		stored := make(map[string]bool, len(people))
 		err = insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, received_at)`,
 			`ON CONFLICT DO NOTHING RETURNING message_id`, 6, len(people), func(i int, args []any) []any {
 				pp := people[i]
-				pp.id = ids[i]
 				return append(args, im.src, pp.plan.send.id, tandem.TypeIdentify, pp.id, micros(pp.plan.send.at(now)), t)
 			}, func(rows *sql.Rows) error {
 				var id string
-				err := rows.Scan(&id)
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
 				stored[id] = true
-				return err
+				return nil
 			})
 		if err != nil {
 			return fmt.Errorf("create contacts: events: %w", err)
@@ -735,11 +771,10 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return fmt.Errorf("create contacts: %w", err)
 		}
-		// A CRM id named twice in the batch ends naming the later row's contact.
 		crm := map[string]int64{}
 		for _, pp := range people {
-			if ext := pp.plan.rec.Contact.ExternalID; ext != "" {
-				crm[ext] = pp.id
+			if pp.plan.namesCRMID {
+				crm[pp.plan.rec.Contact.ExternalID] = pp.id
 			}
 		}
 		exts := slices.Sorted(maps.Keys(crm))
@@ -885,10 +920,10 @@ func (im *importer) identify(p *contactPlan, now time.Time) *tandem.Message {
 	}
 }
 
-// linkContacts records the CRM ids of the contacts the plans wrote and links them to the
-// accounts their rows name, rescoring those whose account changed. It reports which
-// plans changed something.
-func (im *importer) linkContacts(ctx context.Context, plans []*contactPlan) ([]bool, error) {
+// linkContacts records the CRM ids of the contacts the plans wrote, whose messages had
+// the outcomes out, and links them to the accounts their rows name, rescoring those whose
+// account changed. It reports which plans changed something.
+func (im *importer) linkContacts(ctx context.Context, plans []*contactPlan, out []tandem.Outcome) ([]bool, error) {
 	db := im.db
 	changed := make([]bool, len(plans))
 	var emails []string
@@ -923,10 +958,15 @@ func (im *importer) linkContacts(ctx context.Context, plans []*contactPlan) ([]b
 				continue
 			}
 			id := ids[c.Email]
-			if id == 0 {
+			switch {
+			case id == 0 && out[p.msg] == tandem.Stored:
 				return fmt.Errorf("contact %s not found after ingest", c.Email)
+			case id == 0:
+				// A row imported before, whose person has another address now: it
+				// changes nothing.
+				continue
 			}
-			if c.ExternalID != "" {
+			if p.namesCRMID {
 				if changed[i], err = crm.set(ctx, "contact", c.ExternalID, id); err != nil {
 					return err
 				}

@@ -3,8 +3,11 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +29,11 @@ func TestImport(t *testing.T) {
 		t.Run(engine+"/RepeatedPerson", func(t *testing.T) { testImportRepeatedPerson(t, mustOpen(t, engine)) })
 		t.Run(engine+"/AfterAddressChange", func(t *testing.T) { testImportAfterAddressChange(t, mustOpen(t, engine)) })
 		t.Run(engine+"/QualifiedOnArrival", func(t *testing.T) { testImportQualifiedOnArrival(t, mustOpen(t, engine)) })
+		t.Run(engine+"/CRMIDLastRowWins", func(t *testing.T) { testImportCRMIDLastRowWins(t, mustOpen(t, engine)) })
+		t.Run(engine+"/StopsReading", func(t *testing.T) { testImportStopsReading(t, mustOpen(t, engine)) })
+		for _, n := range []int{100, 250} {
+			t.Run(fmt.Sprintf("%s/%dNewPeople", engine, n), func(t *testing.T) { testImportNewPeople(t, mustOpen(t, engine), n) })
+		}
 	}
 }
 
@@ -423,7 +431,7 @@ func testImportRepeatedPerson(t *testing.T, db *store.DB) {
 // importing the file again leaves them be rather than making a second contact of the old
 // address.
 func testImportAfterAddressChange(t *testing.T, db *store.DB) {
-	file := "Email,First Name\nold@initech.test,Gil\n"
+	file := "Record ID,Email,First Name\n12,old@initech.test,Gil\n"
 	wantSummary(t, "file", mustImport(t, db, csvio.Contacts, file, false), 1, 0, 0, 0)
 	src := mustCreateSource(t, db)
 	mustIngest(t, db, identifyMessage(src, "u-gil", "", map[string]any{"email": "old@initech.test"}))
@@ -462,4 +470,98 @@ func testImportQualifiedOnArrival(t *testing.T, db *store.DB) {
 	if moves, err := db.ContactStages(context.Background(), hal.ID); err != nil || len(moves) != 2 || moves[1].To != "mql" {
 		t.Errorf("hal's stage changes = %v (%v), want into lead, then mql", moves, err)
 	}
+}
+
+// testImportCRMIDLastRowWins imports a batch in which one CRM id names a person the store
+// knows, then a new one: the id ends naming the later row's person, as it would if the
+// rows were written one after another.
+func testImportCRMIDLastRowWins(t *testing.T, db *store.DB) {
+	wantSummary(t, "first", mustImport(t, db, csvio.Contacts, "Email,Job Title\nold@acme.test,Engineer\n", false), 1, 0, 0, 0)
+	file := "Record ID,Email,Job Title\n7,old@acme.test,CTO\n7,new@acme.test,Analyst\n"
+	wantSummary(t, "second", mustImport(t, db, csvio.Contacts, file, false), 1, 1, 0, 0)
+	wantSummary(t, "deal", mustImport(t, db, csvio.Opportunities, "Record ID,Deal Name,Associated Contact IDs\n9,Pilot,7\n", false), 1, 0, 0, 0)
+	want := mustContactByEmail(t, db, "new@acme.test").ID
+	if got := peopleOf(mustOpportunityByExternalID(t, db, "9")); fmt.Sprint(got) != fmt.Sprint([]int64{want}) {
+		t.Errorf("the deal's people = %v, want new@acme.test (%d), the last row to name CRM id 7", got, want)
+	}
+}
+
+// testImportNewPeople imports n new people in the batches a real import uses, whose
+// statements hold a hundred rows each: all are stored, found by address, and a second
+// import changes nothing.
+func testImportNewPeople(t *testing.T, db *store.DB, n int) {
+	var file strings.Builder
+	file.WriteString("Record ID,Email,Job Title\n")
+	for i := range n {
+		fmt.Fprintf(&file, "%d,p%d@co%d.test,Engineer\n", 100+i, i, i%7)
+	}
+	for _, pass := range []struct {
+		what               string
+		created, unchanged int64
+	}{{"first", int64(n), 0}, {"again", 0, int64(n)}} {
+		r, err := csvio.NewReader(strings.NewReader(file.String()), csvio.Contacts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := db.Import(context.Background(), r, store.ImportOptions{})
+		if err != nil {
+			t.Fatalf("import %s: %v", pass.what, err)
+		}
+		wantSummary(t, pass.what, importResult{ImportSummary: *sum}, pass.created, 0, pass.unchanged, 0)
+	}
+	if got := mustCountContacts(t, db); got != int64(n) {
+		t.Errorf("contacts = %d, want %d", got, n)
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		c := mustContactByEmail(t, db, fmt.Sprintf("p%d@co%d.test", i, i%7))
+		if c.Traits["title"] != "Engineer" || c.AccountID == nil || mustAccount(t, db, *c.AccountID).Domain != fmt.Sprintf("co%d.test", i%7) {
+			t.Errorf("p%d = %+v", i, c)
+		}
+	}
+}
+
+// testImportStopsReading ends an import at a bad row, while the file is still being
+// read: the file is not read once Import has returned, so the caller may close it.
+func testImportStopsReading(t *testing.T, db *store.DB) {
+	var file strings.Builder
+	file.WriteString("Email\n")
+	for i := range 500 {
+		fmt.Fprintf(&file, "not an address %d %s\n", i, strings.Repeat("x", 1500))
+	}
+	f := &watchedReader{r: strings.NewReader(file.String())}
+	r, err := csvio.NewReader(f, csvio.Contacts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop at the sixtieth bad row, past the first 64 KiB")
+	bad := 0
+	stopAt60 := func(*csvio.RowError) error {
+		if bad++; bad == 60 {
+			return stop
+		}
+		return nil
+	}
+	if _, err := db.Import(context.Background(), r, store.ImportOptions{Batch: 10, RowError: stopAt60}); !errors.Is(err, stop) {
+		t.Fatalf("Import = %v, want the row error callback's", err)
+	}
+	f.closed.Store(true)
+	time.Sleep(50 * time.Millisecond)
+	if n := f.after.Load(); n > 0 {
+		t.Errorf("the file was read %d times after Import returned", n)
+	}
+}
+
+// watchedReader is a slow file that counts the reads after closed is set.
+type watchedReader struct {
+	r      io.Reader
+	closed atomic.Bool
+	after  atomic.Int64
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	if w.closed.Load() {
+		w.after.Add(1)
+	}
+	time.Sleep(time.Millisecond) // a file slower than the import, as a network body is
+	return w.r.Read(p[:min(len(p), 64)])
 }
