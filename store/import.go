@@ -647,7 +647,8 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 // with its traits, its address as its identity, its CRM id, the account its row names or
 // else its company domain's (created if new), the row's identify message as an event,
 // and, under an agreement, its scores, stage and handoff. A person that ingest gave a
-// contact since the batch was read is left to ingest.
+// contact since the batch was read is left to ingest, as is a row whose identify message
+// is stored already.
 func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, error) {
 	db := im.db
 	var fresh []*contactPlan
