@@ -860,20 +860,34 @@ func (db *DB) domainAccounts(ctx context.Context, tx *sql.Tx, names map[string]s
 	if err != nil {
 		return nil, fmt.Errorf("accounts by domain: %w", err)
 	}
+	var missing []string
 	for _, d := range domains {
-		if accounts[d] != 0 {
-			continue
+		if accounts[d] == 0 {
+			missing = append(missing, d)
 		}
-		n := names[d]
-		if n == "" {
-			n = d
-		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO accounts (domain, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id`,
-			d, n, micros(now)).Scan(&id); err != nil {
-			return nil, fmt.Errorf("account for %s: %w", d, err)
-		}
-		accounts[d] = id
+	}
+	t := micros(now)
+	err = insertValues(ctx, tx, db.dialect, `INSERT INTO accounts (domain, name, created_at, updated_at)`, `RETURNING id, domain`, 4, len(missing),
+		func(i int, args []any) []any {
+			d := missing[i]
+			n := names[d]
+			if n == "" {
+				n = d
+			}
+			return append(args, d, n, t, t)
+		}, func(rows *sql.Rows) error {
+			var (
+				id int64
+				d  string
+			)
+			if err := rows.Scan(&id, &d); err != nil {
+				return err
+			}
+			accounts[d] = id
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("accounts by domain: %w", err)
 	}
 	return accounts, nil
 }

@@ -486,14 +486,14 @@ func testImportCRMIDLastRowWins(t *testing.T, db *store.DB) {
 	}
 }
 
-// testImportNewPeople imports n new people in the batches a real import uses, whose
-// statements hold a hundred rows each: all are stored, found by address, and a second
-// import changes nothing.
+// testImportNewPeople imports n new people, at up to 150 companies, in the batches a
+// real import uses, whose statements hold a hundred rows each: all are stored, found by
+// address, at their company's account, and a second import changes nothing.
 func testImportNewPeople(t *testing.T, db *store.DB, n int) {
 	var file strings.Builder
 	file.WriteString("Record ID,Email,Job Title\n")
 	for i := range n {
-		fmt.Fprintf(&file, "%d,p%d@co%d.test,Engineer\n", 100+i, i, i%7)
+		fmt.Fprintf(&file, "%d,p%d@co%d.test,Engineer\n", 100+i, i, i%150)
 	}
 	for _, pass := range []struct {
 		what               string
@@ -513,8 +513,8 @@ func testImportNewPeople(t *testing.T, db *store.DB, n int) {
 		t.Errorf("contacts = %d, want %d", got, n)
 	}
 	for _, i := range []int{0, n / 2, n - 1} {
-		c := mustContactByEmail(t, db, fmt.Sprintf("p%d@co%d.test", i, i%7))
-		if c.Traits["title"] != "Engineer" || c.AccountID == nil || mustAccount(t, db, *c.AccountID).Domain != fmt.Sprintf("co%d.test", i%7) {
+		c := mustContactByEmail(t, db, fmt.Sprintf("p%d@co%d.test", i, i%150))
+		if c.Traits["title"] != "Engineer" || c.AccountID == nil || mustAccount(t, db, *c.AccountID).Domain != fmt.Sprintf("co%d.test", i%150) {
 			t.Errorf("p%d = %+v", i, c)
 		}
 	}
