@@ -112,11 +112,17 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request) {
 		opt.Ingest = s.committer.Submit
 	}
 	sum, err := s.store.Import(r.Context(), rd, opt)
+	res.ImportSummary = *sum
 	if err != nil {
-		s.problem(w, r, bodyError(err))
+		p := s.problemOf(r, bodyError(err))
+		if res.Rows > 0 && !dryRun {
+			// The batches before the failure are stored: the client is told which,
+			// rather than left to guess.
+			p.Imported = res
+		}
+		s.writeProblem(w, p)
 		return
 	}
-	res.ImportSummary = *sum
 	writeJSON(w, http.StatusOK, res)
 }
 

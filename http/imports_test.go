@@ -1,6 +1,9 @@
 package http_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -80,4 +83,38 @@ func TestImportAndExportAPI(t *testing.T) {
 	}
 	ts.mustJSON(t, ts.csvRequest(t, "/api/v1/imports/widgets", adminSecret, file), 404, &p)
 	ts.mustJSON(t, ts.api(t, "POST", "/api/v1/imports/contacts", adminSecret, `{"email":"x@acme.test"}`), 400, &p)
+}
+
+// TestImportCutShort sends a gzip file that ends partway: the batches read before the
+// end are stored, and the problem says how many.
+func TestImportCutShort(t *testing.T) {
+	ts := newTestServer(t)
+	var file bytes.Buffer
+	zw := gzip.NewWriter(&file)
+	fmt.Fprintln(zw, "Email,First Name")
+	for i := range 5000 {
+		fmt.Fprintf(zw, "p%d@acme.test,Person %d\n", i, i)
+	}
+	zw.Close()
+	cut := file.Bytes()[:file.Len()*9/10]
+	req, err := http.NewRequest("POST", ts.URL+"/api/v1/imports/contacts", bytes.NewReader(cut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminSecret)
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		problemDoc
+		Imported *importResponse `json:"imported"`
+	}
+	ts.mustJSON(t, resp, 400, &p)
+	stored := ts.contactCount(t)
+	if !strings.Contains(p.Detail, "reading the file") || p.Imported == nil || p.Imported.Created == 0 || int64(p.Imported.Created) != stored {
+		t.Errorf("problem %+v (imported %+v) with %d contacts stored, want the count of those stored before the file ended", p.problemDoc, p.Imported, stored)
+	}
 }

@@ -34,11 +34,18 @@ type problem struct {
 	// Line and Column locate a syntax error in the request body.
 	Line   int `json:"line,omitempty"`
 	Column int `json:"column,omitempty"`
+	// Imported is what an import stored before it failed.
+	Imported any `json:"imported,omitempty"`
 }
 
 // problem writes err as problem+json. Internal errors are logged here, once, and shown
 // only as "internal error".
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeProblem(w, s.problemOf(r, err))
+}
+
+// problemOf is the problem document of err, logging it if it is internal.
+func (s *Server) problemOf(r *http.Request, err error) problem {
 	code := tandem.ErrorCode(err)
 	if code == tandem.EInternal {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -54,7 +61,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	} else if e != nil && len(e.Document) > 0 {
 		p.Errors = e.Document
 	}
-	s.writeProblem(w, p)
+	return p
 }
 
 func (s *Server) writeProblem(w http.ResponseWriter, p problem) {
