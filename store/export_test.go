@@ -18,3 +18,10 @@ func (db *DB) RetagTouches(ctx context.Context) error {
 		return fillTouches(ctx, tx, db.dialect.name(), nil)
 	})
 }
+
+// BeforeImportCreates runs f in each contacts import batch between the reading of what
+// the batch names and the creating of its new people, until the returned func is called.
+func BeforeImportCreates(f func()) (restore func()) {
+	testHookBeforeCreate = f
+	return func() { testHookBeforeCreate = nil }
+}

@@ -533,6 +533,11 @@ func (refs *contactRefs) same(id int64, c *csvio.Contact, account int64) bool {
 		(c.ExternalID == "" || refs.byCRMID[c.ExternalID] == id)
 }
 
+// testHookBeforeCreate, when a test sets it, runs between the reading of a batch's
+// references and the creating of its new people: where a Segment call for one of them
+// may fall.
+var testHookBeforeCreate func()
+
 // contactPlan is what is to become of one contact row.
 type contactPlan struct {
 	rec     *csvio.Record
@@ -600,6 +605,9 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 	}
 	for _, p := range plans {
 		p.namesCRMID = p.rec.Contact.ExternalID != "" && last[p.rec.Contact.ExternalID] == p
+	}
+	if testHookBeforeCreate != nil {
+		testHookBeforeCreate()
 	}
 	if t.created, err = im.create(ctx, plans); err != nil {
 		return t, err

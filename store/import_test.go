@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func TestImport(t *testing.T) {
 		t.Run(engine+"/QualifiedOnArrival", func(t *testing.T) { testImportQualifiedOnArrival(t, mustOpen(t, engine)) })
 		t.Run(engine+"/CRMIDLastRowWins", func(t *testing.T) { testImportCRMIDLastRowWins(t, mustOpen(t, engine)) })
 		t.Run(engine+"/StopsReading", func(t *testing.T) { testImportStopsReading(t, mustOpen(t, engine)) })
+		t.Run(engine+"/SightedMeanwhile", func(t *testing.T) { testImportSightedMeanwhile(t, mustOpen(t, engine)) })
 		for _, n := range []int{100, 250} {
 			t.Run(fmt.Sprintf("%s/%dNewPeople", engine, n), func(t *testing.T) { testImportNewPeople(t, mustOpen(t, engine), n) })
 		}
@@ -564,4 +566,25 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 	}
 	time.Sleep(time.Millisecond) // a file slower than the import, as a network body is
 	return w.r.Read(p[:min(len(p), 64)])
+}
+
+// testImportSightedMeanwhile has a person identify through Segment after the import has
+// read its batch and before it creates the batch's new people: the import updates that
+// contact rather than making a second, and creates the other person.
+func testImportSightedMeanwhile(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	var once sync.Once
+	defer store.BeforeImportCreates(func() {
+		once.Do(func() {
+			mustIngest(t, db, identifyMessage(src, "u-kim", "", map[string]any{"email": "kim@initech.test", "firstName": "Kim"}))
+		})
+	})()
+	file := "Email,Job Title\nkim@initech.test,CTO\nlee@initech.test,Engineer\n"
+	wantSummary(t, "file", mustImport(t, db, csvio.Contacts, file, false), 1, 1, 0, 0)
+	if n := mustCountContacts(t, db); n != 2 {
+		t.Errorf("contacts = %d, want 2", n)
+	}
+	if kim := mustContactByEmail(t, db, "kim@initech.test"); kim.Traits["firstName"] != "Kim" || kim.Traits["title"] != "CTO" {
+		t.Errorf("kim's traits = %v, want Segment's first name and the file's title", kim.Traits)
+	}
 }
