@@ -91,8 +91,9 @@ func (db *DB) Import(ctx context.Context, r *csvio.Reader, opt ImportOptions) (*
 		}
 	}
 	// The file is read a batch ahead, on another goroutine: parsing a row costs about
-	// as much as storing it, and the two then share the machine's cores.
-	batches := make(chan readBatch, 1)
+	// as much as storing it, and the two then share the machine's cores. The next batch
+	// waits in the reader, so two are in memory at once.
+	batches := make(chan readBatch)
 	done := make(chan struct{})
 	var reader sync.WaitGroup
 	reader.Go(func() { readBatches(r, opt.Batch, !opt.DryRun && im.m.Object == csvio.Contacts, batches, done) })
