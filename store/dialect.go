@@ -232,16 +232,9 @@ func (postgres) updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, o
 // ingestLockKey names the advisory lock that ingest transactions take.
 const ingestLockKey = 0x74616e64656d // "tandem"
 
-// lockIngest makes ingest transactions take turns across all nodes. The resolver reads
-// the identities it needs, decides, then writes, so two transactions interleaving under
-// read committed would each act on what the other is changing: claims of the same new
-// identities in opposite orders deadlock, and a merge moves a contact's events while the
-// other transaction adds events under the merged-away id, which no error reports and no
-// contact then shows. Retrying on errors cannot catch that loss, and under serializable
-// isolation concurrent groups, which all touch the same indexes, would often abort.
-// Turns cost little: each transaction carries a whole group commit, and a waiting
-// node's next group grows meanwhile. Read committed takes a snapshot per statement, so
-// every statement after the lock sees what the previous holder committed.
+func (postgres) forUpdate() string  { return " FOR UPDATE" }
+func (postgres) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
 func (postgres) param(i int) string { return "$" + strconv.Itoa(i) }
 
 func (postgres) newIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error) {
@@ -252,9 +245,16 @@ func (postgres) newIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]
 		})
 }
 
-func (postgres) forUpdate() string  { return " FOR UPDATE" }
-func (postgres) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
-
+// lockIngest makes ingest transactions take turns across all nodes. The resolver reads
+// the identities it needs, decides, then writes, so two transactions interleaving under
+// read committed would each act on what the other is changing: claims of the same new
+// identities in opposite orders deadlock, and a merge moves a contact's events while the
+// other transaction adds events under the merged-away id, which no error reports and no
+// contact then shows. Retrying on errors cannot catch that loss, and under serializable
+// isolation concurrent groups, which all touch the same indexes, would often abort.
+// Turns cost little: each transaction carries a whole group commit, and a waiting
+// node's next group grows meanwhile. Read committed takes a snapshot per statement, so
+// every statement after the lock sees what the previous holder committed.
 func (postgres) lockIngest(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(ingestLockKey)); err != nil {
 		return fmt.Errorf("lock ingest: %w", err)
@@ -393,38 +393,40 @@ func insertValues(ctx context.Context, tx *sql.Tx, d dialect, head, tail string,
 		for i := from; i < to; i++ {
 			args = row(i, args)
 		}
-		var (
-			rows *sql.Rows
-			err  error
-		)
-		switch {
-		case to-from == valuesPerStatement && scan == nil:
-			_, err = full.ExecContext(ctx, args...)
-		case to-from == valuesPerStatement:
-			rows, err = full.QueryContext(ctx, args...)
-		case scan == nil:
-			_, err = tx.ExecContext(ctx, valuesStatement(d, head, tail, width, to-from), args...)
-		default:
-			rows, err = tx.QueryContext(ctx, valuesStatement(d, head, tail, width, to-from), args...)
+		stmt := full
+		if to-from < valuesPerStatement {
+			var err error
+			if stmt, err = tx.PrepareContext(ctx, valuesStatement(d, head, tail, width, to-from)); err != nil {
+				return err
+			}
+			defer stmt.Close()
 		}
-		if err != nil || rows == nil {
-			if err != nil {
+		if scan == nil {
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return err
 			}
 			continue
 		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return err
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanAll(rows, scan); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// scanAll passes each of rows to scan, then closes them.
+func scanAll(rows *sql.Rows, scan func(*sql.Rows) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // valuesStatement is head, a VALUES list of n rows of width parameters, and tail.
