@@ -393,14 +393,8 @@ func (db *DB) rescoreAccountMembers(ctx context.Context, tx *sql.Tx, contacts, a
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(append(members, contacts...))))
 	db.scoreGen.Add(1) // ingest's score cache forgets what it had
-	return db.scoreAfresh(ctx, tx, act, ids, now)
-}
-
-// scoreAfresh scores contacts ids in tx from their profiles and events under agreement
-// a, saves what changed and hands off those who reached the handoff stage.
-func (db *DB) scoreAfresh(ctx context.Context, tx *sql.Tx, a *active, ids []int64, now time.Time) error {
 	for chunk := range slices.Chunk(ids, 1000) {
-		scores, err := a.scoreContacts(ctx, tx, db.dialect, chunk, now, nil)
+		scores, err := act.scoreContacts(ctx, tx, db.dialect, chunk, now, nil)
 		if err != nil {
 			return err
 		}
@@ -408,7 +402,7 @@ func (db *DB) scoreAfresh(ctx context.Context, tx *sql.Tx, a *active, ids []int6
 		if err != nil {
 			return err
 		}
-		if err := db.handOff(ctx, tx, a, saved, now); err != nil {
+		if err := db.handOff(ctx, tx, act, saved, now); err != nil {
 			return err
 		}
 	}
@@ -760,7 +754,7 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 			score_fit, score_eng, grade, stage, funnel_stage, stage_at, scored_version, score_caps)`,
 			"", 15, len(people), func(i int, args []any) []any {
 				pp := people[i]
-				args = append(args, pp.id, pp.plan.rec.Contact.Email, pp.plan.send.traits, nullID(pp.account), t, t, micros(pp.plan.send.at(now)))
+				args = append(args, pp.id, pp.plan.rec.Contact.Email, pp.plan.send.raw, nullID(pp.account), t, t, micros(pp.plan.send.at(now)))
 				cs := pp.score
 				if cs == nil {
 					return append(args, 0, 0, "", "", "", nil, 0, "{}")
@@ -850,9 +844,7 @@ func scoreNew(ctx context.Context, q querier, d dialect, a *active, people []*ne
 		if len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
 			a.addEvents(cs, []*scoredEvent{e})
 		}
-		traits := maps.Clone(c.Traits)
-		traits["email"] = c.Email
-		a.settle(cs, profile(c.Email, traits, accounts[pp.account]), now, "")
+		a.settle(cs, profile(c.Email, send.traits, accounts[pp.account]), now, "")
 		if pp.caps, err = encodeCaps(cs.lines, cs.anchor); err != nil {
 			return fmt.Errorf("score of contact %s: %w", c.Email, err)
 		}
@@ -901,11 +893,12 @@ func (db *DB) domainAccounts(ctx context.Context, tx *sql.Tx, names map[string]s
 	return accounts, nil
 }
 
-// contactSend is what a contact row sends: its traits, the email address among them, as
-// a JSON object, and the id of its identify message, a hash of what it says, so that the
+// contactSend is what a contact row sends: its traits, the email address among them, also
+// as a JSON object, and the id of its identify message, a hash of what it says, so that the
 // same row sent again is a duplicate, which ingest neither stores nor applies.
 type contactSend struct {
-	traits    string
+	traits    map[string]any
+	raw       string // traits as JSON
 	id        string
 	createdAt *time.Time
 }
@@ -919,7 +912,7 @@ func prepare(c *csvio.Contact) *contactSend {
 	h := sha256.New()
 	h.Write([]byte("contact\x00" + c.Email + "\x00"))
 	h.Write(raw)
-	return &contactSend{traits: string(raw), id: "csv-" + hex.EncodeToString(h.Sum(nil)[:16]), createdAt: c.CreatedAt}
+	return &contactSend{traits: traits, raw: string(raw), id: "csv-" + hex.EncodeToString(h.Sum(nil)[:16]), createdAt: c.CreatedAt}
 }
 
 // at is when the row's message happens: when the CRM says the person was created, else
@@ -935,11 +928,9 @@ func (s *contactSend) at(now time.Time) time.Time {
 // (none), so that a retry is known by its id.
 func (im *importer) identify(p *contactPlan, now time.Time) *tandem.Message {
 	c := p.rec.Contact
-	traits := maps.Clone(c.Traits)
-	traits["email"] = c.Email
 	return &tandem.Message{
 		SourceID: im.src, Type: tandem.TypeIdentify, MessageID: p.send.id,
-		Email: c.Email, Traits: traits, Properties: json.RawMessage("{}"), Context: json.RawMessage("{}"),
+		Email: c.Email, Traits: p.send.traits, Properties: json.RawMessage("{}"), Context: json.RawMessage("{}"),
 		Timestamp: p.send.at(now), ReceivedAt: now,
 	}
 }
