@@ -60,12 +60,12 @@ type ImportSummary struct {
 // opt.RowError and writes nothing, and the rows after it go on. Importing the same file
 // again changes nothing:
 //
-//   - contacts are found by email and become identify messages, each message's id a hash
-//     of what the row says, under one source, so that a row stored before is a
-//     duplicate, and a row whose traits the contact has already sends nothing; people
-//     new to the store are created a batch at a time (create), the others' messages go
-//     through the ingest path, so identity resolution, accounts by domain and scoring
-//     apply to both;
+//   - contacts are found by email (else by CRM id) and become identify messages, each
+//     message's id a hash of what the row says, under one source: a row whose message
+//     its contact has among its events already, or whose traits the contact has, sends
+//     nothing (importedBefore); people new to the store are created a batch at a time
+//     (create), the others' messages go through the ingest path, so identity
+//     resolution, accounts by domain and scoring apply to both;
 //   - accounts are found by their CRM id, else their domain, and updated in place;
 //   - opportunities are found by their CRM id; creating, winning and adding people to
 //     one moves its people's stages, and the file's created and close dates are kept.
@@ -248,8 +248,8 @@ func (im *importer) flush(ctx context.Context, b readBatch) error {
 }
 
 // importSource returns the source imported contacts are stored under, creating it if
-// need be. Every import uses the same one, so that a row's message is a duplicate the
-// second time.
+// need be. Every import uses the same one, so that a row's message is known the second
+// time.
 func (db *DB) importSource(ctx context.Context) (int64, error) {
 	var id int64
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
@@ -589,6 +589,11 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 		plans = append(plans, &contactPlan{rec: rec, send: sends[i], existed: id != 0 || seen[c.Email], account: acc})
 		seen[c.Email] = true
 	}
+	n := len(plans)
+	if plans, err = im.importedBefore(ctx, refs, plans); err != nil {
+		return t, err
+	}
+	t.unchanged += int64(n - len(plans))
 	if len(plans) == 0 {
 		return t, nil
 	}
@@ -643,6 +648,68 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 	return t, nil
 }
 
+// importedBefore drops from plans the rows imported before into the contact each names
+// now, by its address or else by its CRM id: their identify message is among the
+// contact's events. Such a row changes nothing even when the contact has changed since
+// (a Segment identify, a merge, another address), so that importing a file again leaves
+// the store as it is. A row is looked for among its own contact's events only, through
+// their index by contact, so the messages' dedupe index needs no entry by the hash alone.
+func (im *importer) importedBefore(ctx context.Context, refs *contactRefs, plans []*contactPlan) ([]*contactPlan, error) {
+	type key struct {
+		contact int64
+		msg     string
+	}
+	of := make(map[*contactPlan]key, len(plans))
+	for _, p := range plans {
+		c := p.rec.Contact
+		id := refs.byEmail[c.Email]
+		if id == 0 && c.ExternalID != "" {
+			id = refs.byCRMID[c.ExternalID]
+		}
+		if id != 0 {
+			of[p] = key{id, p.send.id}
+		}
+	}
+	if len(of) == 0 {
+		return plans, nil
+	}
+	found := map[key]bool{}
+	for chunk := range slices.Chunk(slices.Collect(maps.Values(of)), 5000) {
+		ids, msgs := make([]int64, len(chunk)), make([]string, len(chunk))
+		for i, k := range chunk {
+			ids[i], msgs[i] = k.contact, k.msg
+		}
+		byContact, contacts := im.db.dialect.inIDs("contact_id", 1, ids)
+		byMessage, messages := im.db.dialect.in("message_id", 2, msgs)
+		// The source is checked here rather than in SQL, where SQLite would take the
+		// dedupe index's leading column for it and read every imported event.
+		rows, err := im.db.read.QueryContext(ctx, `SELECT contact_id, message_id, source_id FROM events WHERE `+byContact+` AND `+byMessage,
+			contacts, messages)
+		if err != nil {
+			return nil, fmt.Errorf("import contacts: rows imported before: %w", err)
+		}
+		for rows.Next() {
+			var (
+				k   key
+				src int64
+			)
+			if err := rows.Scan(&k.contact, &k.msg, &src); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("import contacts: rows imported before: %w", err)
+			}
+			found[k] = found[k] || src == im.src
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("import contacts: rows imported before: %w", err)
+		}
+	}
+	return slices.DeleteFunc(plans, func(p *contactPlan) bool {
+		k, ok := of[p]
+		return ok && found[k]
+	}), nil
+}
+
 // create stores, in one transaction, the people among plans the store has no contact
 // for, and marks their plans created. A first import of a CRM's contacts is mostly such
 // rows, and making each an identify message cost a dozen statements a person; here a
@@ -693,10 +760,13 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if len(people) == 0 {
 			return nil
 		}
-		// Each row's identify message is kept as ingest keeps it, so that the same row
-		// imported again is a duplicate, even when the file names the person again later.
-		// A row whose message is stored already is one imported before whose person has
-		// another address now: ingest finds it a duplicate and leaves the person be.
+		// Each row's identify message is kept as ingest keeps it, among the person's
+		// events, where the same row imported again is found (importedBefore). Its key in
+		// the dedupe index leads with the time it is stored, like a Segment message's, so
+		// a batch's entries land together at the index's end: keyed by the hash alone
+		// they fell all over it, and each commit rewrote most of its pages (two thirds of
+		// an import's writes to disk at a million rows). A message stored already can only
+		// be this transaction's; it is left to ingest.
 		ids, err := db.dialect.newIDs(ctx, tx, "contacts", len(people))
 		if err != nil {
 			return err
@@ -706,10 +776,10 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		}
 		t := micros(now)
 		stored := make(map[string]bool, len(people))
-		err = insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, received_at)`,
-			`ON CONFLICT DO NOTHING RETURNING message_id`, 6, len(people), func(i int, args []any) []any {
+		err = insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, client_ts, received_at)`,
+			`ON CONFLICT DO NOTHING RETURNING message_id`, 7, len(people), func(i int, args []any) []any {
 				pp := people[i]
-				return append(args, im.src, pp.plan.send.id, tandem.TypeIdentify, pp.id, micros(pp.plan.send.at(now)), t)
+				return append(args, im.src, pp.plan.send.id, tandem.TypeIdentify, pp.id, micros(pp.plan.send.at(now)), t, t)
 			}, func(rows *sql.Rows) error {
 				var id string
 				if err := rows.Scan(&id); err != nil {
@@ -894,8 +964,8 @@ func (db *DB) domainAccounts(ctx context.Context, tx *sql.Tx, names map[string]s
 }
 
 // contactSend is what a contact row sends: its traits, the email address among them, also
-// as a JSON object, and the id of its identify message, a hash of what it says, so that the
-// same row sent again is a duplicate, which ingest neither stores nor applies.
+// as a JSON object, and the id of its identify message, a hash of what it says, by which
+// the same row imported again is known (importedBefore).
 type contactSend struct {
 	traits    map[string]any
 	raw       string // traits as JSON
@@ -924,14 +994,15 @@ func (s *contactSend) at(now time.Time) time.Time {
 	return now
 }
 
-// identify makes the message a contact row becomes, with its client timestamp fixed
-// (none), so that a retry is known by its id.
+// identify makes the message a contact row becomes, sent now: its client timestamp is
+// the time it is stored, which keeps its dedupe index entry with the others of its
+// batch (see create).
 func (im *importer) identify(p *contactPlan, now time.Time) *tandem.Message {
 	c := p.rec.Contact
 	return &tandem.Message{
 		SourceID: im.src, Type: tandem.TypeIdentify, MessageID: p.send.id,
 		Email: c.Email, Traits: p.send.traits, Properties: json.RawMessage("{}"), Context: json.RawMessage("{}"),
-		Timestamp: p.send.at(now), ReceivedAt: now,
+		Timestamp: p.send.at(now), ClientTimestamp: now, ReceivedAt: now,
 	}
 }
 

@@ -29,6 +29,7 @@ func TestImport(t *testing.T) {
 		t.Run(engine+"/CRMIDFollowsMerge", func(t *testing.T) { testImportCRMIDFollowsMerge(t, mustOpen(t, engine)) })
 		t.Run(engine+"/RepeatedPerson", func(t *testing.T) { testImportRepeatedPerson(t, mustOpen(t, engine)) })
 		t.Run(engine+"/AfterAddressChange", func(t *testing.T) { testImportAfterAddressChange(t, mustOpen(t, engine)) })
+		t.Run(engine+"/ChangedSince", func(t *testing.T) { testImportChangedSince(t, mustOpen(t, engine)) })
 		t.Run(engine+"/QualifiedOnArrival", func(t *testing.T) { testImportQualifiedOnArrival(t, mustOpen(t, engine)) })
 		t.Run(engine+"/CRMIDLastRowWins", func(t *testing.T) { testImportCRMIDLastRowWins(t, mustOpen(t, engine)) })
 		t.Run(engine+"/StopsReading", func(t *testing.T) { testImportStopsReading(t, mustOpen(t, engine)) })
@@ -444,6 +445,31 @@ func testImportAfterAddressChange(t *testing.T, db *store.DB) {
 	}
 	if gil := mustContactByEmail(t, db, "new@initech.test"); gil.Traits["firstName"] != "Gil" {
 		t.Errorf("gil = %+v", gil)
+	}
+}
+
+// testImportChangedSince imports a person, created in bulk, then a change to them, which
+// goes through ingest; the person then tells the website another title. Importing either
+// file again changes nothing: the rows are known among the person's events, and the
+// title stays the one the person gave last.
+func testImportChangedSince(t *testing.T, db *store.DB) {
+	first := "Email,Job Title\njo@initech.test,Analyst\n"
+	second := "Email,Job Title\njo@initech.test,Director\n"
+	wantSummary(t, "first file", mustImport(t, db, csvio.Contacts, first, false), 1, 0, 0, 0)
+	wantSummary(t, "second file", mustImport(t, db, csvio.Contacts, second, false), 0, 1, 0, 0)
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "u-jo", "", map[string]any{"email": "jo@initech.test", "title": "CTO"}))
+	wantSummary(t, "first file again", mustImport(t, db, csvio.Contacts, first, false), 0, 0, 1, 0)
+	wantSummary(t, "second file again", mustImport(t, db, csvio.Contacts, second, false), 0, 0, 1, 0)
+	jo := mustContactByEmail(t, db, "jo@initech.test")
+	if jo.Traits["title"] != "CTO" {
+		t.Errorf("jo's title = %v, want CTO, from the website after both imports", jo.Traits["title"])
+	}
+	if evs := mustContactEvents(t, db, jo.ID); len(evs) != 3 {
+		t.Errorf("jo has %d events, want 3 identify calls: two imported rows and the website's", len(evs))
+	}
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Errorf("contacts = %d, want 1", n)
 	}
 }
 
