@@ -19,12 +19,6 @@ import (
 // importCacheSize caps the identities `tandem import` keeps in memory.
 const importCacheSize = 20_000
 
-// importBatch is how many rows `tandem import` writes a transaction: ten times what the
-// API does. A batch's new entries then share more index pages, so commits write less;
-// a command alone on the store can spend the memory (a million-row import peaked at
-// 350 MB instead of 196 MB).
-const importBatch = 20_000
-
 // importFile imports a CSV file of contacts, accounts or opportunities with a progress
 // bar by bytes read. The rows it cannot import go to an error report, and make the exit
 // status non-zero.
@@ -95,7 +89,6 @@ func importFile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	bar.extra = func() string { return commas(rows.Load()) + " rows" }
 	bar.Start()
 	sum, err := db.Import(ctx, r, store.ImportOptions{
-		Batch:    importBatch,
 		DryRun:   *dryRun,
 		RowError: errs.write,
 		Progress: func(s store.ImportSummary) { rows.Store(s.Rows) },
