@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -31,6 +32,9 @@ var dateLayouts = []string{
 	"1/2/2006",
 }
 
+// lastLayout is the index of the date layout that read the last date.
+var lastLayout atomic.Int32
+
 // ParseDate reads a date or a time as CRM exports write it: "2024-03-01",
 // "2024-03-01 14:05", "2024-03-01T14:05:00Z", "3/1/2024" (month first),
 // "3/1/2024 2:05 PM", or milliseconds since 1970 as HubSpot's API gives them. A time
@@ -41,11 +45,16 @@ func ParseDate(s string) (time.Time, error) {
 		ms, _ := strconv.ParseInt(s, 10, 64)
 		return time.UnixMilli(ms).UTC(), nil
 	}
-	for _, l := range dateLayouts {
-		if t, err := time.Parse(l, s); err == nil {
+	// A file writes its dates one way: the layout that read the last date is tried
+	// first, which spares the failed attempts before it (each one allocates its error).
+	first := int(lastLayout.Load())
+	for i := range len(dateLayouts) {
+		l := (first + i) % len(dateLayouts)
+		if t, err := time.Parse(dateLayouts[l], s); err == nil {
 			if t.Year() < 1000 || t.Year() > 9999 {
 				break
 			}
+			lastLayout.Store(int32(l))
 			return t.UTC().Truncate(time.Microsecond), nil // as precise as the stores keep it
 		}
 	}
