@@ -868,7 +868,7 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		for i, pp := range people {
 			scores[i] = pp.score
 		}
-		if err := saveStageChanges(ctx, tx, scores, t); err != nil {
+		if err := saveStageChanges(ctx, tx, db.dialect, scores, t); err != nil {
 			return err
 		}
 		return db.handOff(ctx, tx, act, scores, now)

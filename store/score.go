@@ -380,7 +380,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 			}
 		}
 	}
-	return saved, saveStageChanges(ctx, tx, saved, stageAt)
+	return saved, saveStageChanges(ctx, tx, d, saved, stageAt)
 }
 
 // finite keeps a score storable: PostgreSQL takes infinities but JSON cannot show them.
@@ -396,23 +396,25 @@ func finite(f float64) float64 {
 	return f
 }
 
-func saveStageChanges(ctx context.Context, tx *sql.Tx, scores []*contactScore, at int64) error {
-	var stmt *sql.Stmt
+func saveStageChanges(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactScore, at int64) error {
+	type change struct {
+		cs *contactScore
+		i  int
+	}
+	var all []change
 	for _, cs := range scores {
-		for _, c := range cs.changes {
-			if stmt == nil {
-				var err error
-				stmt, err = tx.PrepareContext(ctx, `INSERT INTO stage_changes (contact_id, from_stage, to_stage, at, cause, version)
-					VALUES ($1, $2, $3, $4, $5, $6)`)
-				if err != nil {
-					return fmt.Errorf("save stage changes: %w", err)
-				}
-				defer stmt.Close()
-			}
-			if _, err := stmt.ExecContext(ctx, cs.id, c.From, c.To, at, c.Cause, cs.version); err != nil {
-				return fmt.Errorf("save stage change of contact %d: %w", cs.id, err)
-			}
+		for i := range cs.changes {
+			all = append(all, change{cs, i})
 		}
+	}
+	// A hundred to a statement: an import's new people each enter the first stage.
+	err := insertValues(ctx, tx, d, `INSERT INTO stage_changes (contact_id, from_stage, to_stage, at, cause, version)`, "", 6, len(all),
+		func(i int, args []any) []any {
+			c := all[i].cs.changes[all[i].i]
+			return append(args, all[i].cs.id, c.From, c.To, at, c.Cause, all[i].cs.version)
+		}, nil)
+	if err != nil {
+		return fmt.Errorf("save stage changes: %w", err)
 	}
 	return nil
 }
