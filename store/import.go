@@ -542,6 +542,12 @@ type contactPlan struct {
 	account int64 // the account the row links the contact to, zero for none
 	// created says the row was a new person's and is stored: see create.
 	created bool
+	// before says the row's message is stored already, imported before or earlier in
+	// the batch (see importedBefore): it is not sent again, and its outcome is a
+	// duplicate's.
+	before bool
+	// outcome is what became of the row's message.
+	outcome tandem.Outcome
 	// namesCRMID says the row is the batch's last to name its CRM id, which ends naming
 	// the row's contact, as if the rows were written one after another.
 	namesCRMID bool
@@ -589,13 +595,11 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 		plans = append(plans, &contactPlan{rec: rec, send: sends[i], existed: id != 0 || seen[c.Email], account: acc})
 		seen[c.Email] = true
 	}
-	n := len(plans)
-	if plans, err = im.importedBefore(ctx, refs, plans); err != nil {
-		return t, err
-	}
-	t.unchanged += int64(n - len(plans))
 	if len(plans) == 0 {
 		return t, nil
+	}
+	if err := im.importedBefore(ctx, refs, plans); err != nil {
+		return t, err
 	}
 	last := map[string]*contactPlan{}
 	for _, p := range plans {
@@ -618,28 +622,39 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 	)
 	now := db.Now().UTC()
 	for _, p := range plans {
-		if !p.created {
+		switch {
+		case p.created:
+			continue
+		case p.before:
+			p.outcome = tandem.Duplicate
+		default:
 			p.msg = len(msgs)
-			rest = append(rest, p)
 			msgs = append(msgs, im.identify(p, now))
 		}
+		rest = append(rest, p)
 	}
-	if len(msgs) == 0 {
-		return t, nil
+	if len(msgs) > 0 {
+		out, err := im.opt.Ingest(ctx, msgs)
+		if err != nil {
+			return t, fmt.Errorf("import contacts: %w", err)
+		}
+		for _, p := range rest {
+			if !p.before {
+				p.outcome = out[p.msg]
+			}
+		}
 	}
-	out, err := im.opt.Ingest(ctx, msgs)
-	if err != nil {
-		return t, fmt.Errorf("import contacts: %w", err)
-	}
-	changed, err := im.linkContacts(ctx, rest, out)
+	// A row stored before still links its contact to the account and CRM id it names,
+	// which may be new.
+	changed, err := im.linkContacts(ctx, rest)
 	if err != nil {
 		return t, err
 	}
 	for i, p := range rest {
 		switch {
-		case out[p.msg] == tandem.Stored && !p.existed:
+		case p.outcome == tandem.Stored && !p.existed:
 			t.created++
-		case out[p.msg] == tandem.Stored || changed[i]:
+		case p.outcome == tandem.Stored || changed[i]:
 			t.updated++
 		default:
 			t.unchanged++
@@ -648,33 +663,55 @@ func (im *importer) contacts(ctx context.Context, recs []*csvio.Record, sends []
 	return t, nil
 }
 
-// importedBefore drops from plans the rows imported before into the contact each names
+// importedBefore marks the plans whose row was imported before into the contact it names
 // now, by its address or else by its CRM id: their identify message is among the
-// contact's events. Such a row changes nothing even when the contact has changed since
-// (a Segment identify, a merge, another address), so that importing a file again leaves
-// the store as it is. A row is looked for among its own contact's events only, through
-// their index by contact, so the messages' dedupe index needs no entry by the hash alone.
-func (im *importer) importedBefore(ctx context.Context, refs *contactRefs, plans []*contactPlan) ([]*contactPlan, error) {
+// contact's events. Such a row's traits change nothing even when the contact has changed
+// since (a Segment identify, a merge, another address), so that importing a file again
+// leaves the store as it is. A row is looked for among its own contact's events only,
+// through their index by contact, so the messages' dedupe index needs no entry by the
+// hash alone. A row repeated in the batch is marked too: its message was sent by the
+// row before.
+func (im *importer) importedBefore(ctx context.Context, refs *contactRefs, plans []*contactPlan) error {
 	type key struct {
 		contact int64
 		msg     string
 	}
-	of := make(map[*contactPlan]key, len(plans))
+	// Besides the contact the row names, the people who gave its address up for another
+	// are looked in: the row may have been imported into one of them.
+	emails := make([]string, len(plans))
+	for i, p := range plans {
+		emails[i] = p.rec.Contact.Email
+	}
+	former := map[string][]int64{}
+	err := keyed(ctx, im.db.read, im.db.dialect, formerOwners, "f.value", emails, func(email string, id int64) {
+		former[email] = append(former[email], id)
+	})
+	if err != nil {
+		return fmt.Errorf("import contacts: rows imported before: %w", err)
+	}
+	of := make(map[*contactPlan][]key, len(plans))
+	var keys []key
+	sent := make(map[string]bool, len(plans))
 	for _, p := range plans {
+		p.before = sent[p.send.id]
+		sent[p.send.id] = true
 		c := p.rec.Contact
 		id := refs.byEmail[c.Email]
 		if id == 0 && c.ExternalID != "" {
 			id = refs.byCRMID[c.ExternalID]
 		}
-		if id != 0 {
-			of[p] = key{id, p.send.id}
+		for _, id := range append(former[c.Email], id) {
+			if id != 0 {
+				of[p] = append(of[p], key{id, p.send.id})
+			}
 		}
+		keys = append(keys, of[p]...)
 	}
-	if len(of) == 0 {
-		return plans, nil
+	if len(keys) == 0 {
+		return nil
 	}
 	found := map[key]bool{}
-	for chunk := range slices.Chunk(slices.Collect(maps.Values(of)), 5000) {
+	for chunk := range slices.Chunk(keys, 5000) {
 		ids, msgs := make([]int64, len(chunk)), make([]string, len(chunk))
 		for i, k := range chunk {
 			ids[i], msgs[i] = k.contact, k.msg
@@ -686,7 +723,7 @@ func (im *importer) importedBefore(ctx context.Context, refs *contactRefs, plans
 		rows, err := im.db.read.QueryContext(ctx, `SELECT contact_id, message_id, source_id FROM events WHERE `+byContact+` AND `+byMessage,
 			contacts, messages)
 		if err != nil {
-			return nil, fmt.Errorf("import contacts: rows imported before: %w", err)
+			return fmt.Errorf("import contacts: rows imported before: %w", err)
 		}
 		for rows.Next() {
 			var (
@@ -695,20 +732,24 @@ func (im *importer) importedBefore(ctx context.Context, refs *contactRefs, plans
 			)
 			if err := rows.Scan(&k.contact, &k.msg, &src); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("import contacts: rows imported before: %w", err)
+				return fmt.Errorf("import contacts: rows imported before: %w", err)
 			}
 			found[k] = found[k] || src == im.src
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("import contacts: rows imported before: %w", err)
+			return fmt.Errorf("import contacts: rows imported before: %w", err)
 		}
 	}
-	return slices.DeleteFunc(plans, func(p *contactPlan) bool {
-		k, ok := of[p]
-		return ok && found[k]
-	}), nil
+	for p, ks := range of {
+		p.before = p.before || slices.ContainsFunc(ks, func(k key) bool { return found[k] })
+	}
+	return nil
 }
+
+// formerOwners finds the contacts that gave an address up (see former_emails).
+const formerOwners = `SELECT f.value, COALESCE(m.into_id, f.contact_id) FROM former_emails f
+	LEFT JOIN contact_merges m ON m.from_id = f.contact_id WHERE %s`
 
 // create stores, in one transaction, the people among plans the store has no contact
 // for, and marks their plans created. A first import of a CRM's contacts is mostly such
@@ -723,7 +764,7 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 	db := im.db
 	var fresh []*contactPlan
 	for _, p := range plans {
-		if !p.existed {
+		if !p.existed && !p.before {
 			fresh = append(fresh, p)
 		}
 	}
@@ -1006,10 +1047,10 @@ func (im *importer) identify(p *contactPlan, now time.Time) *tandem.Message {
 	}
 }
 
-// linkContacts records the CRM ids of the contacts the plans wrote, whose messages had
-// the outcomes out, and links them to the accounts their rows name, rescoring those whose
-// account changed. It reports which plans changed something.
-func (im *importer) linkContacts(ctx context.Context, plans []*contactPlan, out []tandem.Outcome) ([]bool, error) {
+// linkContacts records the CRM ids of the contacts the plans wrote and links them to the
+// accounts their rows name, rescoring those whose account changed. It reports which
+// plans changed something.
+func (im *importer) linkContacts(ctx context.Context, plans []*contactPlan) ([]bool, error) {
 	db := im.db
 	changed := make([]bool, len(plans))
 	var emails []string
@@ -1045,7 +1086,7 @@ func (im *importer) linkContacts(ctx context.Context, plans []*contactPlan, out 
 			}
 			id := ids[c.Email]
 			switch {
-			case id == 0 && out[p.msg] == tandem.Stored:
+			case id == 0 && p.outcome == tandem.Stored:
 				return fmt.Errorf("contact %s not found after ingest", c.Email)
 			case id == 0:
 				// A row imported before, whose person has another address now: it

@@ -30,6 +30,9 @@ func TestImport(t *testing.T) {
 		t.Run(engine+"/RepeatedPerson", func(t *testing.T) { testImportRepeatedPerson(t, mustOpen(t, engine)) })
 		t.Run(engine+"/AfterAddressChange", func(t *testing.T) { testImportAfterAddressChange(t, mustOpen(t, engine)) })
 		t.Run(engine+"/ChangedSince", func(t *testing.T) { testImportChangedSince(t, mustOpen(t, engine)) })
+		t.Run(engine+"/AddressGivenUp", func(t *testing.T) { testImportAddressGivenUp(t, mustOpen(t, engine)) })
+		t.Run(engine+"/LinksOfKnownRow", func(t *testing.T) { testImportLinksOfKnownRow(t, mustOpen(t, engine)) })
+		t.Run(engine+"/RowTwiceForNewPerson", func(t *testing.T) { testImportRowTwiceForNewPerson(t, mustOpen(t, engine)) })
 		t.Run(engine+"/QualifiedOnArrival", func(t *testing.T) { testImportQualifiedOnArrival(t, mustOpen(t, engine)) })
 		t.Run(engine+"/CRMIDLastRowWins", func(t *testing.T) { testImportCRMIDLastRowWins(t, mustOpen(t, engine)) })
 		t.Run(engine+"/StopsReading", func(t *testing.T) { testImportStopsReading(t, mustOpen(t, engine)) })
@@ -470,6 +473,70 @@ func testImportChangedSince(t *testing.T, db *store.DB) {
 	}
 	if n := mustCountContacts(t, db); n != 1 {
 		t.Errorf("contacts = %d, want 1", n)
+	}
+}
+
+// testImportAddressGivenUp imports a person with no CRM id who then changes their address
+// on the website, after which someone else signs up with the old one. Importing the file
+// again changes neither: the row is found among the first person's events.
+func testImportAddressGivenUp(t *testing.T, db *store.DB) {
+	file := "Email,First Name\nold@initech.test,Gil\n"
+	wantSummary(t, "file", mustImport(t, db, csvio.Contacts, file, false), 1, 0, 0, 0)
+	src := mustCreateSource(t, db)
+	mustIngest(t, db, identifyMessage(src, "u-gil", "", map[string]any{"email": "old@initech.test"}))
+	mustIngest(t, db, identifyMessage(src, "u-gil", "", map[string]any{"email": "new@initech.test"}))
+	wantSummary(t, "file again", mustImport(t, db, csvio.Contacts, file, false), 0, 0, 1, 0)
+	if n := mustCountContacts(t, db); n != 1 {
+		t.Errorf("contacts = %d, want 1: the old address made a second contact", n)
+	}
+	mustIngest(t, db, identifyMessage(src, "u-hal", "", map[string]any{"email": "old@initech.test", "firstName": "Hal"}))
+	wantSummary(t, "file after the address was taken", mustImport(t, db, csvio.Contacts, file, false), 0, 0, 1, 0)
+	if hal := mustContactByEmail(t, db, "old@initech.test"); hal.Traits["firstName"] != "Hal" {
+		t.Errorf("the address's new owner = %v, want Hal", hal.Traits)
+	}
+}
+
+// testImportLinksOfKnownRow imports files whose rows were imported before but now name
+// another account, then another CRM id: the traits are known, the links are new, and
+// they are made.
+func testImportLinksOfKnownRow(t *testing.T, db *store.DB) {
+	accounts := "Account ID,Account Name,Website\nA1,Initech,initech.test\nA2,Globex,globex.test\n"
+	wantSummary(t, "accounts", mustImport(t, db, csvio.Accounts, accounts, false), 2, 0, 0, 0)
+	file := "Contact ID,Email,First Name,Account ID\nC1,jo@initech.test,Jo,A1\n"
+	wantSummary(t, "file", mustImport(t, db, csvio.Contacts, file, false), 1, 0, 0, 0)
+	first := *mustContactByEmail(t, db, "jo@initech.test").AccountID
+	moved := strings.Replace(file, ",A1", ",A2", 1)
+	wantSummary(t, "another account", mustImport(t, db, csvio.Contacts, moved, false), 0, 1, 0, 0)
+	if jo := mustContactByEmail(t, db, "jo@initech.test"); jo.AccountID == nil || *jo.AccountID == first {
+		t.Errorf("jo's account = %v, want Globex's, not Initech's %d", jo.AccountID, first)
+	}
+	renamed := strings.Replace(moved, "C1,", "C9,", 1)
+	wantSummary(t, "another CRM id", mustImport(t, db, csvio.Contacts, renamed, false), 0, 1, 0, 0)
+	deal := "Opportunity ID,Opportunity Name,Stage,Contact ID\nO1,Renewal,Prospecting,C9\n"
+	wantSummary(t, "deal naming the new CRM id", mustImport(t, db, csvio.Opportunities, deal, false), 1, 0, 0, 0)
+}
+
+// testImportRowTwiceForNewPerson imports a file naming a new person twice with the same
+// row, in one batch, with the clock running: the second row is the first's duplicate, so
+// the person has one identify and its points once.
+func testImportRowTwiceForNewPerson(t *testing.T, db *store.DB) {
+	doc := strings.Replace(string(agreement.Default), "    rules:\n", "    rules:\n      - { name: known, on: identify, points: 60 }\n", 1)
+	mustActivate(t, db, doc)
+	db.Now = time.Now
+	r, err := csvio.NewReader(strings.NewReader("Email,First Name\nkim@initech.test,Kim\nkim@initech.test,Kim\n"), csvio.Contacts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.Import(context.Background(), r, store.ImportOptions{Batch: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Created != 1 || sum.Updated != 0 || sum.Unchanged != 1 {
+		t.Errorf("summary %+v, want created 1, unchanged 1", *sum)
+	}
+	kim := mustContactByEmail(t, db, "kim@initech.test")
+	if evs := mustContactEvents(t, db, kim.ID); len(evs) != 1 {
+		t.Errorf("kim has %d events, want one identify", len(evs))
 	}
 }
 

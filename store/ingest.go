@@ -458,6 +458,9 @@ func (r *resolver) apply(ctx context.Context, m *tandem.Message) (contactID, vis
 			if _, err := r.exec(ctx, `DELETE FROM identities WHERE kind = 'email' AND value = $1 AND contact_id = $2`, old, target); err != nil {
 				return 0, 0, fmt.Errorf("release email: %w", err)
 			}
+			if _, err := r.exec(ctx, `INSERT INTO former_emails (value, contact_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, old, target); err != nil {
+				return 0, 0, fmt.Errorf("release email: %w", err)
+			}
 			delete(r.emails, old)
 			r.releasedEmails = append(r.releasedEmails, old)
 		}
