@@ -722,22 +722,20 @@ func (im *importer) importedBefore(ctx context.Context, refs *contactRefs, plans
 		// dedupe index's leading column for it and read every imported event.
 		rows, err := im.db.read.QueryContext(ctx, `SELECT contact_id, message_id, source_id FROM events WHERE `+byContact+` AND `+byMessage,
 			contacts, messages)
+		if err == nil {
+			err = scanAll(rows, func(rows *sql.Rows) error {
+				var (
+					k   key
+					src int64
+				)
+				if err := rows.Scan(&k.contact, &k.msg, &src); err != nil {
+					return err
+				}
+				found[k] = found[k] || src == im.src
+				return nil
+			})
+		}
 		if err != nil {
-			return fmt.Errorf("import contacts: rows imported before: %w", err)
-		}
-		for rows.Next() {
-			var (
-				k   key
-				src int64
-			)
-			if err := rows.Scan(&k.contact, &k.msg, &src); err != nil {
-				rows.Close()
-				return fmt.Errorf("import contacts: rows imported before: %w", err)
-			}
-			found[k] = found[k] || src == im.src
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return fmt.Errorf("import contacts: rows imported before: %w", err)
 		}
 	}
@@ -806,8 +804,8 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		// the dedupe index leads with the time it is stored, like a Segment message's, so
 		// a batch's entries land together at the index's end: keyed by the hash alone
 		// they fell all over it, and each commit rewrote most of its pages (two thirds of
-		// an import's writes to disk at a million rows). A message stored already can only
-		// be this transaction's; it is left to ingest.
+		// an import's writes to disk at a million rows). Should the key be stored already (a
+		// clock that stood still), the row is left to ingest rather than failing the batch.
 		ids, err := db.dialect.newIDs(ctx, tx, "contacts", len(people))
 		if err != nil {
 			return err

@@ -398,20 +398,21 @@ func finite(f float64) float64 {
 
 func saveStageChanges(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactScore, at int64) error {
 	type change struct {
-		cs *contactScore
-		i  int
+		lifecycle.Change
+		contact int64
+		version int
 	}
 	var all []change
 	for _, cs := range scores {
-		for i := range cs.changes {
-			all = append(all, change{cs, i})
+		for _, c := range cs.changes {
+			all = append(all, change{c, cs.id, cs.version})
 		}
 	}
 	// A hundred to a statement: an import's new people each enter the first stage.
 	err := insertValues(ctx, tx, d, `INSERT INTO stage_changes (contact_id, from_stage, to_stage, at, cause, version)`, "", 6, len(all),
 		func(i int, args []any) []any {
-			c := all[i].cs.changes[all[i].i]
-			return append(args, all[i].cs.id, c.From, c.To, at, c.Cause, all[i].cs.version)
+			c := all[i]
+			return append(args, c.contact, c.From, c.To, at, c.Cause, c.version)
 		}, nil)
 	if err != nil {
 		return fmt.Errorf("save stage changes: %w", err)
