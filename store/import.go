@@ -17,6 +17,8 @@ import (
 	"tandem"
 	"tandem/csvio"
 	"tandem/identity"
+
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // ImportSourceName names the source that contacts imported from files are stored under,
@@ -1017,7 +1019,11 @@ type contactSend struct {
 func prepare(c *csvio.Contact) *contactSend {
 	traits := maps.Clone(c.Traits)
 	traits["email"] = c.Email
-	raw, _ := json.Marshal(traits) // sorted keys: the same row hashes the same
+	// Keys sorted, so that the same row hashes the same. The encoding must stay the
+	// standard library's byte for byte, or rows imported by an earlier version would no
+	// longer be known by their id; this one writes it in half the time, with one
+	// allocation (TestPrepareEncodesAsEncodingJSON).
+	raw, _ := segjson.Marshal(traits)
 	h := sha256.New()
 	h.Write([]byte("contact\x00" + c.Email + "\x00"))
 	h.Write(raw)
