@@ -772,18 +772,21 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		return 0, nil
 	}
 	var made []*contactPlan
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	write := func(tx *sql.Tx, now time.Time, check bool) error {
 		made = made[:0]
 		if err := db.dialect.lockIngest(ctx, tx); err != nil {
 			return err
 		}
-		emails := make([]string, len(fresh))
-		for i, p := range fresh {
-			emails[i] = p.rec.Contact.Email
-		}
-		known, err := idsOf(ctx, tx, db.dialect, contactsByEmail, "value", emails)
-		if err != nil {
-			return err
+		var known map[string]int64
+		if check {
+			emails := make([]string, len(fresh))
+			for i, p := range fresh {
+				emails[i] = p.rec.Contact.Email
+			}
+			var err error
+			if known, err = idsOf(ctx, tx, db.dialect, contactsByEmail, "value", emails); err != nil {
+				return err
+			}
 		}
 		people := make([]*newPerson, 0, len(fresh))
 		for _, p := range fresh {
@@ -913,7 +916,14 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 			return err
 		}
 		return db.handOff(ctx, tx, act, scores, now)
-	})
+	}
+	// The batch's people were unknown when it was read, and almost always still are:
+	// the insert of their addresses is what checks. Should ingest have given one of them
+	// a contact since, that insert fails, and the batch is written again, looking first.
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error { return write(tx, now, false) })
+	if uniqueViolation(err) {
+		err = db.tx(ctx, func(tx *sql.Tx, now time.Time) error { return write(tx, now, true) })
+	}
 	if err != nil {
 		return 0, fmt.Errorf("import contacts: %w", err)
 	}
