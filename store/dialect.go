@@ -374,15 +374,17 @@ const valuesPerStatement = 100
 // insertValues runs head followed by a VALUES list of n rows and then tail (an ON
 // CONFLICT or RETURNING clause), valuesPerStatement rows a statement. row appends the
 // width values of row i to args. When scan is set, the statements are queries and scan
-// reads each row they return. The statement of a full list is prepared once: parsing
-// hundreds of parameters costs SQLite a fifth of running them.
+// reads each row they return; otherwise insertValues returns how many rows the
+// statements wrote. The statement of a full list is prepared once: parsing hundreds of
+// parameters costs SQLite a fifth of running them.
 func insertValues(ctx context.Context, tx *sql.Tx, d dialect, head, tail string, width, n int,
-	row func(i int, args []any) []any, scan func(*sql.Rows) error) error {
+	row func(i int, args []any) []any, scan func(*sql.Rows) error) (int64, error) {
+	var wrote int64
 	var full *sql.Stmt
 	if n >= valuesPerStatement {
 		var err error
 		if full, err = tx.PrepareContext(ctx, valuesStatement(d, head, tail, width, valuesPerStatement)); err != nil {
-			return err
+			return 0, err
 		}
 		defer full.Close()
 	}
@@ -397,25 +399,31 @@ func insertValues(ctx context.Context, tx *sql.Tx, d dialect, head, tail string,
 		if to-from < valuesPerStatement {
 			var err error
 			if stmt, err = tx.PrepareContext(ctx, valuesStatement(d, head, tail, width, to-from)); err != nil {
-				return err
+				return 0, err
 			}
 			defer stmt.Close()
 		}
 		if scan == nil {
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return err
+			res, err := stmt.ExecContext(ctx, args...)
+			if err != nil {
+				return 0, err
 			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return 0, err
+			}
+			wrote += n
 			continue
 		}
 		rows, err := stmt.QueryContext(ctx, args...)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := scanAll(rows, scan); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return wrote, nil
 }
 
 // scanAll passes each of rows to scan, then closes them.

@@ -819,23 +819,19 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 			pp.id = ids[i]
 		}
 		t := micros(now)
-		stored := make(map[string]bool, len(people))
-		err = insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, client_ts, received_at)`,
-			`ON CONFLICT DO NOTHING RETURNING message_id`, 7, len(people), func(i int, args []any) []any {
+		wrote, err := insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, client_ts, received_at)`,
+			`ON CONFLICT DO NOTHING`, 7, len(people), func(i int, args []any) []any {
 				pp := people[i]
 				return append(args, im.src, pp.plan.send.id, tandem.TypeIdentify, pp.id, micros(pp.plan.send.at(now)), t, t)
-			}, func(rows *sql.Rows) error {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				stored[id] = true
-				return nil
-			})
+			}, nil)
 		if err != nil {
 			return fmt.Errorf("create contacts: events: %w", err)
 		}
-		people = slices.DeleteFunc(people, func(pp *newPerson) bool { return !stored[pp.plan.send.id] })
+		if wrote < int64(len(people)) {
+			if people, err = withEvent(ctx, tx, db.dialect, people); err != nil {
+				return fmt.Errorf("create contacts: events: %w", err)
+			}
+		}
 		names := map[string]string{} // company domain → the name the first of its people gives
 		for _, pp := range people {
 			if pp.domain != "" {
@@ -864,7 +860,7 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 				return err
 			}
 		}
-		err = insertValues(ctx, tx, db.dialect, `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at,
+		_, err = insertValues(ctx, tx, db.dialect, `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at,
 			score_fit, score_eng, grade, stage, funnel_stage, stage_at, scored_version, score_caps)`,
 			"", 15, len(people), func(i int, args []any) []any {
 				pp := people[i]
@@ -882,7 +878,7 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return fmt.Errorf("create contacts: %w", err)
 		}
-		err = insertValues(ctx, tx, db.dialect, `INSERT INTO identities (kind, value, contact_id)`, "", 3, len(people),
+		_, err = insertValues(ctx, tx, db.dialect, `INSERT INTO identities (kind, value, contact_id)`, "", 3, len(people),
 			func(i int, args []any) []any {
 				return append(args, "email", people[i].plan.rec.Contact.Email, people[i].id)
 			}, nil)
@@ -896,7 +892,7 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 			}
 		}
 		exts := slices.Sorted(maps.Keys(crm))
-		err = insertValues(ctx, tx, db.dialect, `INSERT INTO crm_ids (object, external_id, local_id)`,
+		_, err = insertValues(ctx, tx, db.dialect, `INSERT INTO crm_ids (object, external_id, local_id)`,
 			`ON CONFLICT (object, external_id) DO UPDATE SET local_id = excluded.local_id`, 3, len(exts),
 			func(i int, args []any) []any { return append(args, "contact", exts[i], crm[exts[i]]) }, nil)
 		if err != nil {
@@ -931,6 +927,31 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		p.created = true
 	}
 	return int64(len(made)), nil
+}
+
+// withEvent returns those of people whose identify message create stored: the events of
+// a new contact id can only be its own.
+func withEvent(ctx context.Context, tx *sql.Tx, d dialect, people []*newPerson) ([]*newPerson, error) {
+	ids := make([]int64, len(people))
+	for i, pp := range people {
+		ids[i] = pp.id
+	}
+	cond, arg := d.inIDs("contact_id", 1, ids)
+	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM events WHERE `+cond, arg)
+	if err != nil {
+		return nil, err
+	}
+	stored := map[int64]bool{}
+	err = scanAll(rows, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		stored[id] = true
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(people, func(pp *newPerson) bool { return !stored[pp.id] }), nil
 }
 
 // newPerson is a person an import creates.
@@ -989,7 +1010,7 @@ func (db *DB) domainAccounts(ctx context.Context, tx *sql.Tx, names map[string]s
 		}
 	}
 	t := micros(now)
-	err = insertValues(ctx, tx, db.dialect, `INSERT INTO accounts (domain, name, created_at, updated_at)`, `RETURNING id, domain`, 4, len(missing),
+	_, err = insertValues(ctx, tx, db.dialect, `INSERT INTO accounts (domain, name, created_at, updated_at)`, `RETURNING id, domain`, 4, len(missing),
 		func(i int, args []any) []any {
 			d := missing[i]
 			n := names[d]

@@ -409,7 +409,7 @@ func saveStageChanges(ctx context.Context, tx *sql.Tx, d dialect, scores []*cont
 		}
 	}
 	// A hundred to a statement: an import's new people each enter the first stage.
-	err := insertValues(ctx, tx, d, `INSERT INTO stage_changes (contact_id, from_stage, to_stage, at, cause, version)`, "", 6, len(all),
+	_, err := insertValues(ctx, tx, d, `INSERT INTO stage_changes (contact_id, from_stage, to_stage, at, cause, version)`, "", 6, len(all),
 		func(i int, args []any) []any {
 			c := all[i]
 			return append(args, c.contact, c.From, c.To, at, c.Cause, c.version)
