@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 
@@ -18,6 +19,12 @@ import (
 
 // importCacheSize caps the identities `tandem import` keeps in memory.
 const importCacheSize = 20_000
+
+// importGCPercent is the garbage collector's target for `tandem import`, unless GOGC
+// is set: an import's live heap is small and flat (two batches of rows), so letting
+// it grow to five times that before collecting costs about 40 MB more and saves a
+// tenth of the command's CPU, on the cores the store's writer needs.
+const importGCPercent = 400
 
 // importFile imports a CSV file of contacts, accounts or opportunities with a progress
 // bar by bytes read. The rows it cannot import go to an error report, and make the exit
@@ -73,6 +80,9 @@ func importFile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(importGCPercent)
+	}
 	// The people of a file are new to the identity cache, which helps the ingest of their
 	// later events, not the import: a small one keeps the command's memory flat.
 	db, err := openStoreWith(ctx, sf, nil, store.Options{Ingester: !*dryRun, CacheSize: importCacheSize})
