@@ -30,6 +30,9 @@ func TestPrepareEncodesAsEncodingJSON(t *testing.T) {
 		}
 		c := &csvio.Contact{Email: "person@example.com", Traits: traits}
 		got := prepare(c).raw
+		if _, ok := traits["email"]; ok {
+			t.Fatalf("case %d: prepare left the address among the row's own traits", i)
+		}
 		traits["email"] = c.Email
 		want, err := json.Marshal(traits)
 		if err != nil {
@@ -38,5 +41,14 @@ func TestPrepareEncodesAsEncodingJSON(t *testing.T) {
 		if got != string(want) {
 			t.Fatalf("case %d: prepare wrote\n%s\nencoding/json writes\n%s", i, got, want)
 		}
+	}
+	// A trait named email, which a mapping may give, is the address in what is sent,
+	// and left as it was in the row.
+	c := &csvio.Contact{Email: "ada@example.com", Traits: map[string]any{"email": "old@example.com"}}
+	if got := prepare(c).raw; got != `{"email":"ada@example.com"}` {
+		t.Errorf("prepare wrote %s, want the row's address", got)
+	}
+	if c.Traits["email"] != "old@example.com" {
+		t.Errorf("the row's own email trait is now %v", c.Traits["email"])
 	}
 }
