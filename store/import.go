@@ -860,21 +860,25 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 				return err
 			}
 		}
-		_, err = insertValues(ctx, tx, db.dialect, `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at,
-			score_fit, score_eng, grade, stage, funnel_stage, stage_at, scored_version, score_caps)`,
-			"", 15, len(people), func(i int, args []any) []any {
-				pp := people[i]
-				args = append(args, pp.id, pp.plan.rec.Contact.Email, pp.plan.send.raw, nullID(pp.account), t, t, micros(pp.plan.send.at(now)))
-				cs := pp.score
-				if cs == nil {
-					return append(args, 0, 0, "", "", "", nil, 0, "{}")
-				}
-				var stageAt any
-				if len(cs.changes) > 0 {
-					stageAt = t
-				}
-				return append(args, finite(cs.fit), finite(cs.eng), cs.grade, cs.state.Stage, cs.state.Funnel, stageAt, cs.version, pp.caps)
-			}, nil)
+		// Without an agreement the score columns keep their defaults, and are not sent:
+		// binding a value costs about as much as SQLite's storing it.
+		head, width := `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at`, 7
+		if act != nil {
+			head, width = head+`, score_fit, score_eng, grade, stage, funnel_stage, stage_at, scored_version, score_caps`, 15
+		}
+		_, err = insertValues(ctx, tx, db.dialect, head+`)`, "", width, len(people), func(i int, args []any) []any {
+			pp := people[i]
+			args = append(args, pp.id, pp.plan.rec.Contact.Email, pp.plan.send.raw, nullID(pp.account), t, t, micros(pp.plan.send.at(now)))
+			cs := pp.score
+			if cs == nil {
+				return args
+			}
+			var stageAt any
+			if len(cs.changes) > 0 {
+				stageAt = t
+			}
+			return append(args, finite(cs.fit), finite(cs.eng), cs.grade, cs.state.Stage, cs.state.Funnel, stageAt, cs.version, pp.caps)
+		}, nil)
 		if err != nil {
 			return fmt.Errorf("create contacts: %w", err)
 		}
