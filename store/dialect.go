@@ -408,11 +408,11 @@ func insertValues(ctx context.Context, tx *sql.Tx, d dialect, head, tail string,
 			if err != nil {
 				return 0, err
 			}
-			n, err := res.RowsAffected()
+			affected, err := res.RowsAffected()
 			if err != nil {
 				return 0, err
 			}
-			wrote += n
+			wrote += affected
 			continue
 		}
 		rows, err := stmt.QueryContext(ctx, args...)

@@ -40,7 +40,9 @@ func TestImport(t *testing.T) {
 		t.Run(engine+"/QualifiedOnArrival", func(t *testing.T) { testImportQualifiedOnArrival(t, mustOpen(t, engine)) })
 		t.Run(engine+"/CRMIDLastRowWins", func(t *testing.T) { testImportCRMIDLastRowWins(t, mustOpen(t, engine)) })
 		t.Run(engine+"/StopsReading", func(t *testing.T) { testImportStopsReading(t, mustOpen(t, engine)) })
-		t.Run(engine+"/SightedMeanwhile", func(t *testing.T) { testImportSightedMeanwhile(t, mustOpen(t, engine)) })
+		t.Run(engine+"/SightedMeanwhile", func(t *testing.T) { testImportSightedMeanwhile(t, mustOpen(t, engine), false) })
+		t.Run(engine+"/SightedMeanwhileScored", func(t *testing.T) { testImportSightedMeanwhile(t, mustOpen(t, engine), true) })
+		t.Run(engine+"/MessageStoredAlready", func(t *testing.T) { testImportMessageStoredAlready(t, mustOpen(t, engine)) })
 		for _, n := range []int{100, 250} {
 			t.Run(fmt.Sprintf("%s/%dNewPeople", engine, n), func(t *testing.T) { testImportNewPeople(t, mustOpen(t, engine), n) })
 		}
@@ -653,8 +655,13 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 
 // testImportSightedMeanwhile has a person identify through Segment after the import has
 // read its batch and before it creates the batch's new people: the import updates that
-// contact rather than making a second, and creates the other person.
-func testImportSightedMeanwhile(t *testing.T, db *store.DB) {
+// contact rather than making a second, and creates the other person. Its first attempt at
+// the batch fails on Kim's address and is rolled back; with scored set, under an
+// agreement, nothing of that attempt (scores, stage changes) is left behind.
+func testImportSightedMeanwhile(t *testing.T, db *store.DB, scored bool) {
+	if scored {
+		mustActivate(t, db, string(agreement.Default))
+	}
 	src := mustCreateSource(t, db)
 	var once sync.Once
 	defer store.BeforeImportCreates(func() {
@@ -667,7 +674,57 @@ func testImportSightedMeanwhile(t *testing.T, db *store.DB) {
 	if n := mustCountContacts(t, db); n != 2 {
 		t.Errorf("contacts = %d, want 2", n)
 	}
-	if kim := mustContactByEmail(t, db, "kim@initech.test"); kim.Traits["firstName"] != "Kim" || kim.Traits["title"] != "CTO" {
+	kim := mustContactByEmail(t, db, "kim@initech.test")
+	if kim.Traits["firstName"] != "Kim" || kim.Traits["title"] != "CTO" {
 		t.Errorf("kim's traits = %v, want Segment's first name and the file's title", kim.Traits)
+	}
+	if !scored {
+		return
+	}
+	for _, c := range []*tandem.Contact{kim, mustContactByEmail(t, db, "lee@initech.test")} {
+		stages, err := db.ContactStages(context.Background(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Stage != "lead" || len(stages) != 1 || stages[0].To != "lead" {
+			t.Errorf("%s: stage %q, stage changes %+v; want one, into lead", c.Email, c.Stage, stages)
+		}
+	}
+	// Kim's title as a CTO is the starting agreement's senior title: 20 points of fit.
+	if kim.Score == nil || kim.Score.Fit != 20 || kim.Grade != "C" {
+		t.Errorf("kim's score = %+v, grade %q; want fit 20, grade C", kim.Score, kim.Grade)
+	}
+}
+
+// testImportMessageStoredAlready has the import meet a new person whose identify message
+// is stored already under the same time, which only a clock that stands still and a
+// contact that lost its address row together allow: that row is left to ingest, which
+// knows the message, while the batch's other new person is created.
+func testImportMessageStoredAlready(t *testing.T, db *store.DB) {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return at }
+	first := "Email,First Name\nada@example.com,Ada\nbob@example.com,Bob\n"
+	wantSummary(t, "first import", mustImport(t, db, csvio.Contacts, first, false), 2, 0, 0, 0)
+	if err := db.ForgetAddress(context.Background(), "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	second := "Email,First Name\nada@example.com,Ada\ncy@example.com,Cy\n"
+	r, err := csvio.NewReader(strings.NewReader(second), csvio.Contacts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.Import(context.Background(), r, store.ImportOptions{}) // one batch
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Created != 1 || sum.Unchanged != 1 {
+		t.Errorf("second import: %+v, want Cy created and Ada's row unchanged", sum)
+	}
+	if n := mustCountContacts(t, db); n != 3 {
+		t.Errorf("contacts = %d, want 3: Ada, Bob, Cy", n)
+	}
+	cy := mustContactByEmail(t, db, "cy@example.com")
+	if events := mustContactEvents(t, db, cy.ID); len(events) != 1 {
+		t.Errorf("Cy has %d events, want the one identify", len(events))
 	}
 }
