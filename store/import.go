@@ -818,20 +818,6 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		for i, pp := range people {
 			pp.id = ids[i]
 		}
-		t := micros(now)
-		wrote, err := insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, client_ts, received_at)`,
-			`ON CONFLICT DO NOTHING`, 7, len(people), func(i int, args []any) []any {
-				pp := people[i]
-				return append(args, im.src, pp.plan.send.id, tandem.TypeIdentify, pp.id, micros(pp.plan.send.at(now)), t, t)
-			}, nil)
-		if err != nil {
-			return fmt.Errorf("create contacts: events: %w", err)
-		}
-		if wrote < int64(len(people)) {
-			if people, err = withEvent(ctx, tx, db.dialect, people); err != nil {
-				return fmt.Errorf("create contacts: events: %w", err)
-			}
-		}
 		names := map[string]string{} // company domain → the name the first of its people gives
 		for _, pp := range people {
 			if pp.domain != "" {
@@ -850,19 +836,68 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 			}
 		}
 		// Under an agreement each person is scored before being stored, from their
-		// profile and the identify message, as ingest scores someone new.
+		// profile and the identify message, as ingest scores someone new. Scoring is
+		// CPU alone once their accounts are read, so it runs beside the inserts that do
+		// not need it, on a core the writer leaves idle.
 		act, err := db.activeIn(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if act != nil {
-			if err := scoreNew(ctx, tx, db.dialect, act, people, now); err != nil {
+		scored := act != nil
+		scoring := make(chan error, 1)
+		if scored {
+			facts, err := peopleAccounts(ctx, tx, db.dialect, people)
+			if err != nil {
 				return err
 			}
+			all := slices.Clone(people) // people shrinks below, should a message be stored already
+			go func() { scoring <- scoreNew(act, all, facts, now) }()
+		} else {
+			scoring <- nil
+		}
+		waited := false
+		waitScores := func() error {
+			if waited {
+				return nil
+			}
+			waited = true
+			return <-scoring
+		}
+		defer waitScores() // on every return: the scores' goroutine never outlives the attempt
+		t := micros(now)
+		wrote, err := insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, client_ts, received_at)`,
+			`ON CONFLICT DO NOTHING`, 7, len(people), func(i int, args []any) []any {
+				pp := people[i]
+				return append(args, im.src, pp.plan.send.id, tandem.TypeIdentify, pp.id, micros(pp.plan.send.at(now)), t, t)
+			}, nil)
+		if err != nil {
+			return fmt.Errorf("create contacts: events: %w", err)
+		}
+		// A person whose message was stored already (a clock that stood still) is left to
+		// ingest; their company's account, if made above, stays.
+		if wrote < int64(len(people)) {
+			if people, err = withEvent(ctx, tx, db.dialect, people); err != nil {
+				return fmt.Errorf("create contacts: events: %w", err)
+			}
+		}
+		crm := map[string]int64{}
+		for _, pp := range people {
+			if pp.plan.namesCRMID {
+				crm[pp.plan.rec.Contact.ExternalID] = pp.id
+			}
+		}
+		exts := slices.Sorted(maps.Keys(crm))
+		_, err = insertValues(ctx, tx, db.dialect, `INSERT INTO crm_ids (object, external_id, local_id)`,
+			`ON CONFLICT (object, external_id) DO UPDATE SET local_id = excluded.local_id`, 3, len(exts),
+			func(i int, args []any) []any { return append(args, "contact", exts[i], crm[exts[i]]) }, nil)
+		if err != nil {
+			return fmt.Errorf("create contacts: CRM ids: %w", err)
+		}
+		if err := waitScores(); err != nil {
+			return err
 		}
 		// Without an agreement the score columns keep their defaults, and are not sent:
 		// binding a value costs about as much as SQLite's storing it.
-		scored := act != nil
 		head, width := `INSERT INTO contacts (id, email, traits, account_id, created_at, updated_at, lead_at`, 7
 		if scored {
 			head, width = head+`, score_fit, score_eng, grade, stage, funnel_stage, stage_at, scored_version, score_caps`, 15
@@ -890,23 +925,10 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return fmt.Errorf("create contacts: %w", err)
 		}
-		crm := map[string]int64{}
-		for _, pp := range people {
-			if pp.plan.namesCRMID {
-				crm[pp.plan.rec.Contact.ExternalID] = pp.id
-			}
-		}
-		exts := slices.Sorted(maps.Keys(crm))
-		_, err = insertValues(ctx, tx, db.dialect, `INSERT INTO crm_ids (object, external_id, local_id)`,
-			`ON CONFLICT (object, external_id) DO UPDATE SET local_id = excluded.local_id`, 3, len(exts),
-			func(i int, args []any) []any { return append(args, "contact", exts[i], crm[exts[i]]) }, nil)
-		if err != nil {
-			return fmt.Errorf("create contacts: CRM ids: %w", err)
-		}
 		for _, pp := range people {
 			made = append(made, pp.plan)
 		}
-		if act == nil {
+		if !scored {
 			return nil
 		}
 		scores := make([]*contactScore, len(people))
@@ -973,19 +995,21 @@ type newPerson struct {
 	caps  string
 }
 
-// scoreNew scores people under agreement a as ingest scores someone it has not met:
-// their profile, and their identify message if a rule counts it.
-func scoreNew(ctx context.Context, q querier, d dialect, a *active, people []*newPerson, now time.Time) error {
-	var accIDs []int64
+// peopleAccounts reads what scoring needs of the accounts of people.
+func peopleAccounts(ctx context.Context, q querier, d dialect, people []*newPerson) (map[int64]*accountFacts, error) {
+	var ids []int64
 	for _, pp := range people {
 		if pp.account != 0 {
-			accIDs = append(accIDs, pp.account)
+			ids = append(ids, pp.account)
 		}
 	}
-	accounts, err := loadAccounts(ctx, q, d, slices.Compact(slices.Sorted(slices.Values(accIDs))))
-	if err != nil {
-		return err
-	}
+	return loadAccounts(ctx, q, d, slices.Compact(slices.Sorted(slices.Values(ids))))
+}
+
+// scoreNew scores people under agreement a as ingest scores someone it has not met:
+// their profile, and their identify message if a rule counts it. It reads nothing from
+// the store, and writes nothing but each person's score and caps.
+func scoreNew(a *active, people []*newPerson, accounts map[int64]*accountFacts, now time.Time) error {
 	for _, pp := range people {
 		c, send := pp.plan.rec.Contact, pp.plan.send
 		cs := &contactScore{id: pp.id}
@@ -994,10 +1018,11 @@ func scoreNew(ctx context.Context, q querier, d dialect, a *active, people []*ne
 			a.addEvents(cs, []*scoredEvent{e})
 		}
 		a.settle(cs, profile(c.Email, send.traitsOf(), accounts[pp.account]), now, "")
-		if pp.caps, err = encodeCaps(cs.lines, cs.anchor); err != nil {
+		caps, err := encodeCaps(cs.lines, cs.anchor)
+		if err != nil {
 			return fmt.Errorf("score of contact %s: %w", c.Email, err)
 		}
-		pp.score = cs
+		pp.caps, pp.score = caps, cs
 	}
 	return nil
 }
