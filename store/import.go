@@ -804,13 +804,6 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if len(people) == 0 {
 			return nil
 		}
-		// Each row's identify message is kept as ingest keeps it, among the person's
-		// events, where the same row imported again is found (importedBefore). Its key in
-		// the dedupe index leads with the time it is stored, like a Segment message's, so
-		// a batch's entries land together at the index's end: keyed by the hash alone
-		// they fell all over it, and each commit rewrote most of its pages (two thirds of
-		// an import's writes to disk at a million rows). Should the key be stored already (a
-		// clock that stood still), the row is left to ingest rather than failing the batch.
 		ids, err := db.dialect.newIDs(ctx, tx, "contacts", len(people))
 		if err != nil {
 			return err
@@ -844,26 +837,36 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 			return err
 		}
 		scored := act != nil
-		scoring := make(chan error, 1)
+		var (
+			scoring  sync.WaitGroup
+			scoreErr error
+		)
+		defer scoring.Wait() // on every return: the scoring never outlives the attempt
 		if scored {
 			facts, err := peopleAccounts(ctx, tx, db.dialect, people)
 			if err != nil {
 				return err
 			}
-			all := slices.Clone(people) // people shrinks below, should a message be stored already
-			go func() { scoring <- scoreNew(act, all, facts, now) }()
-		} else {
-			scoring <- nil
+			// The scoring gets its own list: withEvent below rewrites people's array.
+			all := slices.Clone(people)
+			scoring.Go(func() {
+				// A panic in a rule stays an error of this import, as it would be on the
+				// request's own goroutine, rather than ending the server.
+				defer func() {
+					if r := recover(); r != nil {
+						scoreErr = fmt.Errorf("score new contacts: %v", r)
+					}
+				}()
+				scoreErr = scoreNew(act, all, facts, now)
+			})
 		}
-		waited := false
-		waitScores := func() error {
-			if waited {
-				return nil
-			}
-			waited = true
-			return <-scoring
-		}
-		defer waitScores() // on every return: the scores' goroutine never outlives the attempt
+		// Each row's identify message is kept as ingest keeps it, among the person's
+		// events, where the same row imported again is found (importedBefore). Its key in
+		// the dedupe index leads with the time it is stored, like a Segment message's, so
+		// a batch's entries land together at the index's end: keyed by the hash alone
+		// they fell all over it, and each commit rewrote most of its pages (two thirds of
+		// an import's writes to disk at a million rows). Should the key be stored already (a
+		// clock that stood still), the row is left to ingest rather than failing the batch.
 		t := micros(now)
 		wrote, err := insertValues(ctx, tx, db.dialect, `INSERT INTO events (source_id, message_id, type, contact_id, timestamp, client_ts, received_at)`,
 			`ON CONFLICT DO NOTHING`, 7, len(people), func(i int, args []any) []any {
@@ -874,7 +877,8 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 			return fmt.Errorf("create contacts: events: %w", err)
 		}
 		// A person whose message was stored already (a clock that stood still) is left to
-		// ingest; their company's account, if made above, stays.
+		// ingest; their company's account, if made above, stays, and may bear the name
+		// their row gave.
 		if wrote < int64(len(people)) {
 			if people, err = withEvent(ctx, tx, db.dialect, people); err != nil {
 				return fmt.Errorf("create contacts: events: %w", err)
@@ -893,8 +897,8 @@ func (im *importer) create(ctx context.Context, plans []*contactPlan) (int64, er
 		if err != nil {
 			return fmt.Errorf("create contacts: CRM ids: %w", err)
 		}
-		if err := waitScores(); err != nil {
-			return err
+		if scoring.Wait(); scoreErr != nil {
+			return scoreErr
 		}
 		// Without an agreement the score columns keep their defaults, and are not sent:
 		// binding a value costs about as much as SQLite's storing it.
@@ -1008,7 +1012,8 @@ func peopleAccounts(ctx context.Context, q querier, d dialect, people []*newPers
 
 // scoreNew scores people under agreement a as ingest scores someone it has not met:
 // their profile, and their identify message if a rule counts it. It reads nothing from
-// the store, and writes nothing but each person's score and caps.
+// the store, and writes nothing but each person's score and caps and the traits their
+// row sends (traitsOf).
 func scoreNew(a *active, people []*newPerson, accounts map[int64]*accountFacts, now time.Time) error {
 	for _, pp := range people {
 		c, send := pp.plan.rec.Contact, pp.plan.send
