@@ -1076,11 +1076,10 @@ func (db *DB) domainAccounts(ctx context.Context, tx *sql.Tx, names map[string]s
 // as a JSON object, and the id of its identify message, a hash of what it says, by which
 // the same row imported again is known (importedBefore).
 type contactSend struct {
-	c         *csvio.Contact
-	raw       string // traits as JSON
-	id        string
-	createdAt *time.Time
-	traits    map[string]any // see traitsOf
+	c      *csvio.Contact
+	raw    string // traits as JSON
+	id     string
+	traits map[string]any // see traitsOf
 }
 
 // prepare makes what contact row c sends. It is done as the file is read, beside the
@@ -1109,7 +1108,7 @@ func prepare(c *csvio.Contact) *contactSend {
 	h := sha256.New()
 	h.Write([]byte("contact\x00" + c.Email + "\x00"))
 	h.Write(raw)
-	return &contactSend{c: c, raw: string(raw), id: "csv-" + hex.EncodeToString(h.Sum(nil)[:16]), createdAt: c.CreatedAt}
+	return &contactSend{c: c, raw: string(raw), id: "csv-" + hex.EncodeToString(h.Sum(nil)[:16])}
 }
 
 // traitsOf returns the traits the row sends, its address among them, made on first use.
@@ -1127,8 +1126,8 @@ func (s *contactSend) traitsOf() map[string]any {
 // at is when the row's message happens: when the CRM says the person was created, else
 // now.
 func (s *contactSend) at(now time.Time) time.Time {
-	if s.createdAt != nil && s.createdAt.Before(now) {
-		return *s.createdAt
+	if at := s.c.CreatedAt; at != nil && at.Before(now) {
+		return *at
 	}
 	return now
 }
