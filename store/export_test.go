@@ -32,3 +32,9 @@ func (db *DB) ForgetAddress(ctx context.Context, email string) error {
 	_, err := db.write.ExecContext(ctx, `DELETE FROM identities WHERE kind = 'email' AND value = $1`, email)
 	return err
 }
+
+// SetLogRestart sets the length of a SQLite store's write-ahead log, in pages, past
+// which the checkpointer restarts it.
+func (db *DB) SetLogRestart(pages int) {
+	db.checkpointer.restartAt.Store(int64(pages))
+}

@@ -86,7 +86,10 @@ type DB struct {
 	// the default of a minute.
 	JobLease     time.Duration
 	checkpointer *checkpointer // SQLite only
-	lock         *os.File      // SQLite with Options.Ingester: held while open
+	// writing is held by each SQLite write transaction, and by the checkpointer while
+	// it finishes copying a long log (see checkpointer).
+	writing sync.Mutex
+	lock    *os.File // SQLite with Options.Ingester: held while open
 
 	closeOnce sync.Once
 	closeErr  error
@@ -169,9 +172,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 		r.SetMaxOpenConns(4)
 		r.SetMaxIdleConns(4)
-		// The checkpointer's restart holds writers back while it waits for readers, so it
-		// gives up quickly rather than stall ingest; the next round tries again.
-		ck, err := sql.Open("sqlite", base+"&_pragma=busy_timeout(200)")
+		// The checkpointer's checkpoints are passive: they never wait.
+		ck, err := sql.Open("sqlite", base)
 		if err != nil {
 			w.Close()
 			r.Close()
@@ -179,7 +181,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 		ck.SetMaxOpenConns(1)
 		db.write, db.read, db.dialect = w, r, sqlite{}
-		db.checkpointer = newCheckpointer(ck)
+		db.checkpointer = newCheckpointer(ck, &db.writing)
 		if opt.Ingester {
 			if db.lock, err = lockFile(dsn + ".ingest-lock"); err != nil {
 				db.Close()
@@ -267,6 +269,10 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 // tx runs fn in a write transaction that commits if fn returns nil and rolls back
 // otherwise. now is the transaction's clock reading.
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	if db.checkpointer != nil {
+		db.writing.Lock()
+		defer db.writing.Unlock()
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

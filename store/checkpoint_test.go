@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"tandem"
+	"tandem/ingest"
+	"tandem/metrics"
+)
+
+// The write-ahead log starts over while writers keep the store busy without a pause, so
+// it stays near the restart length rather than holding everything written since the
+// server started.
+func TestLogStartsOverUnderSteadyWriting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.db")
+	db := mustOpenDSN(t, path)
+	const restart = 256 // pages of 4 KiB
+	db.SetLogRestart(restart)
+	src := mustCreateSource(t, db)
+
+	// Under the race detector the writer is tens of times slower: fewer rounds still
+	// write the store's size to the log many times over.
+	rounds, least := 300, int64(32<<20)
+	if raceEnabled {
+		rounds, least = 30, 4<<20
+	}
+	var (
+		mu      sync.Mutex
+		g       = &trafficGen{src: src, rng: rand.New(rand.NewPCG(1, 2)), now: time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)}
+		longest int64
+		wg      sync.WaitGroup
+	)
+	// Four clients of one committer, as a server has: while it commits, the others'
+	// requests queue for the next commit, so the store never has a moment without a
+	// writer.
+	c := ingest.NewCommitter(db, 0, metrics.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer c.Close()
+	for range 4 {
+		wg.Go(func() {
+			for range rounds {
+				mu.Lock()
+				msgs := make([]*tandem.Message, 100)
+				g.fill(msgs, func() int { return g.rng.IntN(20000) })
+				mu.Unlock()
+				if _, err := c.Submit(t.Context(), msgs); err != nil {
+					t.Error(err)
+					return
+				}
+				if fi, err := os.Stat(path + "-wal"); err == nil {
+					mu.Lock()
+					longest = max(longest, fi.Size())
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	c.Close()
+	db.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 120,000 events make a store of tens of megabytes, and many times that is written
+	// to the log, which rewrites a page for every commit that changes it. A log that
+	// starts over stays near what the writers add while the checkpointer copies; it
+	// does not shrink, so its file's size is the longest it was.
+	if fi.Size() < least {
+		t.Fatalf("the store is %d bytes: too little was written to tell", fi.Size())
+	}
+	if longest > fi.Size() {
+		t.Errorf("the log grew to %d bytes, longer than the store (%d bytes), under steady writing: it never started over", longest, fi.Size())
+	}
+	t.Logf("store %d bytes, longest log %d bytes", fi.Size(), longest)
+}
