@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,16 +15,16 @@ import (
 //
 // The log only starts over from its beginning once every frame in it is copied, which a
 // busy writer never lets a background checkpoint see: it appends while the copy runs.
-// So once the log is long, the checkpointer takes the store's write lock for one more
-// passive checkpoint, which copies the few frames written since its last one; the next
-// transaction, finding the log copied, writes from its start again. The writer waits
-// for that on a Go mutex, which wakes it the moment the copy ends. A restart checkpoint
-// held SQLite's own write lock instead, and the writer, polling for it with SQLite's
-// busy handler (sleeps of 1, 2, 5, 10 ms, ...), waited up to twice as long as the copy
-// took, and longer still while the restart waited for readers.
+// So once the log is long, the checkpointer copies without holding anything until few
+// frames are left, then takes the process's write slot (writeSlot, which every DB.tx
+// holds) and restarts the log: SQLite's write lock is free then, so the restart only
+// copies the last frames and waits, briefly, for readers of older ones. The writer waits
+// for the slot on a channel, which wakes it the moment the restart ends. Before, the
+// restart took SQLite's write lock while the writer polled for it with SQLite's busy
+// handler (sleeps of 1, 2, 5, 10 ms, ...), waiting up to twice as long as the copy took.
 type checkpointer struct {
 	conn   *sql.DB
-	writer *sync.Mutex // held by every write transaction of this process
+	writer writeSlot
 	// restartAt is the length of the log, in pages, past which it is restarted:
 	// restartFrames, but for tests.
 	restartAt atomic.Int64
@@ -31,12 +32,37 @@ type checkpointer struct {
 	wg        sync.WaitGroup
 }
 
-// restartFrames is the length of the log, in pages, past which it is restarted. Short
-// restarts stall the writer briefly and often rather than long and seldom: with 2048
-// pages (8 MiB) single-event p99 latency measured 25 ms, with 8192 pages 60 ms.
-const restartFrames = 16384
+// writeSlot is held by each write transaction that DB.tx runs, and by the checkpointer
+// while it restarts the log. Waiting for it ends with the waiter's context.
+type writeSlot chan struct{}
 
-func newCheckpointer(conn *sql.DB, writer *sync.Mutex) *checkpointer {
+func (w writeSlot) acquire(done <-chan struct{}) bool {
+	select {
+	case w <- struct{}{}:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+func (w writeSlot) release() { <-w }
+
+// restartFrames is the length of the log, in pages, past which it is restarted. What the
+// writer waits for at a restart no longer grows with the log, so restarts are rare:
+// at 2,048 pages a flood of batches passed the length every round and lost a tenth of
+// its throughput to them. A log of 15,360 pages and their frame headers stays within
+// the 64 MiB journal_size_limit, so the file is not cut back after each restart.
+const restartFrames = 15360
+
+// Busy timeouts of the checkpointer's connection, in milliseconds: a restart holds this
+// process's writers while it waits for readers of older frames, so it gives up soon and a
+// later round tries again; the last checkpoint, at close, waits longer.
+const (
+	restartBusyMillis = 20
+	closeBusyMillis   = 1000
+)
+
+func newCheckpointer(conn *sql.DB, writer writeSlot) *checkpointer {
 	c := &checkpointer{conn: conn, writer: writer, stop: make(chan struct{})}
 	c.restartAt.Store(restartFrames)
 	c.wg.Add(1)
@@ -53,43 +79,52 @@ func (c *checkpointer) run() {
 		case <-c.stop:
 			return
 		case <-t.C:
-			// An error (SQLITE_BUSY while another process checkpoints) only means this
-			// round copied less.
-			logged, copied, err := c.passive()
-			if err != nil || int64(logged) <= c.restartAt.Load() {
+			// A busy checkpoint (another process checkpoints) only means this round
+			// copied less.
+			logged, copied, ok := c.checkpoint("PASSIVE")
+			if !ok || int64(logged) <= c.restartAt.Load() {
 				continue
 			}
-			// What the lock waits for is syncing and copying the frames written since
-			// the last copy, so copies without it go first until few are left: under
-			// a flood of batches the writer adds megabytes during each.
+			// What the writer waits for is syncing and copying the frames written
+			// since the last copy, so copies without the slot go first until few are
+			// left: under a flood of batches the writer adds megabytes during each.
 			for i := 0; i < 8 && logged-copied > 256; i++ {
-				if logged, copied, err = c.passive(); err != nil {
+				if logged, copied, ok = c.checkpoint("PASSIVE"); !ok {
 					break
 				}
 			}
-			// Readers still reading older frames keep them from being copied; the log
-			// then grows until a later round finds them gone.
-			c.writer.Lock()
-			_, _, _ = c.passive()
-			c.writer.Unlock()
+			if !c.writer.acquire(c.stop) {
+				return
+			}
+			// If readers of older frames outlast the busy timeout, or another
+			// process is writing, the log grows until a later round.
+			c.checkpoint("RESTART")
+			c.writer.release()
 		}
 	}
 }
 
-// passive runs a passive checkpoint and returns the length of the log and how much of
-// it is copied, in pages.
-func (c *checkpointer) passive() (logged, copied int, err error) {
+// checkpoint runs a checkpoint of the given mode and returns the length of the log and
+// how much of it is copied, in pages; ok is false if it could not run to its end.
+func (c *checkpointer) checkpoint(mode string) (logged, copied int, ok bool) {
 	var busy int
-	err = c.conn.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
-	return logged, copied, err
+	err := c.conn.QueryRow(`PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &logged, &copied)
+	return logged, copied, err == nil && busy == 0
 }
 
 // close stops the background checkpoints and folds the whole log into the database
-// file, so that a stopped store is one file.
+// file, so that a stopped store is one file. Transactions of this process end first.
 func (c *checkpointer) close() error {
 	close(c.stop)
 	c.wg.Wait()
-	_, err := c.conn.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	c.writer.acquire(nil)
+	defer c.writer.release()
+	_, err := c.conn.Exec(`PRAGMA busy_timeout = ` + strconv.Itoa(closeBusyMillis))
+	if err == nil {
+		// Busy (another process is reading or writing) is no failure: everything is
+		// committed, and the log is folded in when the last process closes the store.
+		_, err = c.conn.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
 	if cerr := c.conn.Close(); err == nil {
 		err = cerr
 	}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,9 +87,9 @@ type DB struct {
 	// the default of a minute.
 	JobLease     time.Duration
 	checkpointer *checkpointer // SQLite only
-	// writing is held by each SQLite write transaction, and by the checkpointer while
-	// it finishes copying a long log (see checkpointer).
-	writing sync.Mutex
+	// writing is held by each SQLite transaction that tx runs, and by the checkpointer
+	// while it restarts the log (see checkpointer).
+	writing writeSlot
 	lock    *os.File // SQLite with Options.Ingester: held while open
 
 	closeOnce sync.Once
@@ -172,8 +173,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 		r.SetMaxOpenConns(4)
 		r.SetMaxIdleConns(4)
-		// The checkpointer's checkpoints are passive: they never wait.
-		ck, err := sql.Open("sqlite", base)
+		ck, err := sql.Open("sqlite", base+"&_pragma=busy_timeout("+strconv.Itoa(restartBusyMillis)+")")
 		if err != nil {
 			w.Close()
 			r.Close()
@@ -181,7 +181,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 		ck.SetMaxOpenConns(1)
 		db.write, db.read, db.dialect = w, r, sqlite{}
-		db.checkpointer = newCheckpointer(ck, &db.writing)
+		db.writing = make(writeSlot, 1)
+		db.checkpointer = newCheckpointer(ck, db.writing)
 		if opt.Ingester {
 			if db.lock, err = lockFile(dsn + ".ingest-lock"); err != nil {
 				db.Close()
@@ -269,9 +270,11 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 // tx runs fn in a write transaction that commits if fn returns nil and rolls back
 // otherwise. now is the transaction's clock reading.
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
-	if db.checkpointer != nil {
-		db.writing.Lock()
-		defer db.writing.Unlock()
+	if db.writing != nil {
+		if !db.writing.acquire(ctx.Done()) {
+			return fmt.Errorf("begin: %w", ctx.Err())
+		}
+		defer db.writing.release()
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
