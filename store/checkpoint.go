@@ -62,6 +62,10 @@ const (
 	closeBusyMillis   = 1000
 )
 
+// restartRetry is how long the checkpointer waits to restart the log again after readers
+// kept a restart from ending.
+const restartRetry = time.Second
+
 func newCheckpointer(conn *sql.DB, writer writeSlot) *checkpointer {
 	c := &checkpointer{conn: conn, writer: writer, stop: make(chan struct{})}
 	c.restartAt.Store(restartFrames)
@@ -74,6 +78,7 @@ func (c *checkpointer) run() {
 	defer c.wg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	var retryAt time.Time // after a restart that readers kept from ending
 	for {
 		select {
 		case <-c.stop:
@@ -82,7 +87,7 @@ func (c *checkpointer) run() {
 			// A busy checkpoint (another process checkpoints) only means this round
 			// copied less.
 			logged, copied, ok := c.checkpoint("PASSIVE")
-			if !ok || int64(logged) <= c.restartAt.Load() {
+			if !ok || int64(logged) <= c.restartAt.Load() || time.Now().Before(retryAt) {
 				continue
 			}
 			// What the writer waits for is syncing and copying the frames written
@@ -97,9 +102,14 @@ func (c *checkpointer) run() {
 				return
 			}
 			// If readers of older frames outlast the busy timeout, or another
-			// process is writing, the log grows until a later round.
-			c.checkpoint("RESTART")
+			// process is writing, the log grows until a later round. Such readers
+			// (a rescore's, a long report's) often keep at it, and each try holds
+			// this process's writers for the timeout, so the next waits a while.
+			_, _, ok = c.checkpoint("RESTART")
 			c.writer.release()
+			if !ok {
+				retryAt = time.Now().Add(restartRetry)
+			}
 		}
 	}
 }
