@@ -62,8 +62,10 @@ const (
 	closeBusyMillis   = 1000
 )
 
-// restartRetry is how long the checkpointer waits to restart the log again after readers
-// kept a restart from ending.
+// After readers keep a restart from ending, the checkpointer waits before it tries
+// again: a round at first, twice as long after each failure since, up to restartRetry.
+// A reader that overlapped one try costs the log little growth; readers that keep at
+// it (a rescore's, a long report's) cost the writers at most a fiftieth of their time.
 const restartRetry = time.Second
 
 func newCheckpointer(conn *sql.DB, writer writeSlot) *checkpointer {
@@ -78,7 +80,10 @@ func (c *checkpointer) run() {
 	defer c.wg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	var retryAt time.Time // after a restart that readers kept from ending
+	var (
+		retryAt time.Time     // after a restart that readers kept from ending
+		backoff time.Duration // how long the last wait was
+	)
 	for {
 		select {
 		case <-c.stop:
@@ -102,14 +107,16 @@ func (c *checkpointer) run() {
 				return
 			}
 			// If readers of older frames outlast the busy timeout, or another
-			// process is writing, the log grows until a later round. Such readers
-			// (a rescore's, a long report's) often keep at it, and each try holds
-			// this process's writers for the timeout, so the next waits a while.
+			// process is writing, the log grows until a later round. Each try holds
+			// this process's writers for the timeout, so the next waits.
 			_, _, ok = c.checkpoint("RESTART")
 			c.writer.release()
-			if !ok {
-				retryAt = time.Now().Add(restartRetry)
+			if ok {
+				backoff = 0
+				continue
 			}
+			backoff = min(max(2*backoff, 100*time.Millisecond), restartRetry)
+			retryAt = time.Now().Add(backoff)
 		}
 	}
 }
