@@ -42,7 +42,6 @@ func TestLogStartsOverUnderSteadyWriting(t *testing.T) {
 	// requests queue for the next commit, so the store never has a moment without a
 	// writer.
 	c := ingest.NewCommitter(db, 0, metrics.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	defer c.Close()
 	for range 4 {
 		wg.Go(func() {
 			for range rounds {
@@ -88,7 +87,7 @@ func TestLogStartsOverUnderSteadyWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 120,000 events make a store of tens of megabytes, and many times that is written
+	// The writers' events make a store of megabytes, and many times that is written
 	// to the log, which rewrites a page for every commit that changes it. A log that
 	// starts over stays near what the writers add while the checkpointer copies; it
 	// does not shrink, so its file's size is the longest it was.
