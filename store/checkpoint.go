@@ -24,7 +24,7 @@ import (
 // handler (sleeps of 1, 2, 5, 10 ms, ...), waiting up to twice as long as the copy took.
 type checkpointer struct {
 	conn   *sql.DB
-	writer writeSlot
+	writer *writeSlot
 	// restartAt is the length of the log, in pages, past which it is restarted:
 	// restartFrames, but for tests.
 	restartAt atomic.Int64
@@ -33,19 +33,35 @@ type checkpointer struct {
 }
 
 // writeSlot is held by each write transaction that DB.tx runs, and by the checkpointer
-// while it restarts the log. Waiting for it ends with the waiter's context.
-type writeSlot chan struct{}
+// while it restarts the log. Waiting for it ends with the waiter's context. It counts
+// its waiters, so that long work (a rescore's writes) can step aside for them.
+type writeSlot struct {
+	held    chan struct{}
+	waiting atomic.Int32
+}
 
-func (w writeSlot) acquire(done <-chan struct{}) bool {
+func newWriteSlot() *writeSlot { return &writeSlot{held: make(chan struct{}, 1)} }
+
+func (w *writeSlot) acquire(done <-chan struct{}) bool {
 	select {
-	case w <- struct{}{}:
+	case w.held <- struct{}{}:
+		return true
+	default:
+	}
+	w.waiting.Add(1)
+	defer w.waiting.Add(-1)
+	select {
+	case w.held <- struct{}{}:
 		return true
 	case <-done:
 		return false
 	}
 }
 
-func (w writeSlot) release() { <-w }
+func (w *writeSlot) release() { <-w.held }
+
+// wanted reports whether a writer waits for the slot.
+func (w *writeSlot) wanted() bool { return w.waiting.Load() > 0 }
 
 // restartFrames is the length of the log, in pages, past which it is restarted. What the
 // writer waits for at a restart no longer grows with the log, so restarts are rare:
@@ -68,7 +84,7 @@ const (
 // it (a rescore's, a long report's) cost the writers at most a fiftieth of their time.
 const restartRetry = time.Second
 
-func newCheckpointer(conn *sql.DB, writer writeSlot) *checkpointer {
+func newCheckpointer(conn *sql.DB, writer *writeSlot) *checkpointer {
 	c := &checkpointer{conn: conn, writer: writer, stop: make(chan struct{})}
 	c.restartAt.Store(restartFrames)
 	c.wg.Add(1)

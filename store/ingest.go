@@ -26,6 +26,7 @@ import (
 // is thousands of statements.
 func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outcome, error) {
 	ctx = context.WithoutCancel(ctx)
+	defer func(began time.Time) { db.ingesting.Add(int64(time.Since(began))) }(time.Now())
 	out := make([]tandem.Outcome, len(msgs))
 	var r *resolver
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {

@@ -322,9 +322,10 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	}()
 	for range workers {
 		wg.Go(func() {
+			pace := newPacer(db)
 			for b := range todo {
 				if b.err == nil {
-					b.scores, b.err = a.settleSums(ctx, db.read, db.dialect, b.ids, sums, db.Now().UTC(), cause)
+					b.scores, b.err = a.settleSums(ctx, db.read, db.dialect, b.ids, sums, db.Now().UTC(), cause, pace)
 				}
 				select {
 				case scored <- b:
@@ -519,9 +520,10 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 	}()
 	for range 2 {
 		readers.Go(func() {
+			pace := newPacer(db)
 			for seq := range work {
 				after := int64(seq) * stretch
-				events, err := a.readEvents(ctx, db.read, candidates, after, min(after+stretch, last), job.cursor)
+				events, err := a.readEvents(ctx, db.read, candidates, after, min(after+stretch, last), job.cursor, pace)
 				if err != nil {
 					readErr <- err
 					cancel() // the other reader and the dispatcher stop too
@@ -554,8 +556,13 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 	}
 	memo := newRuleMemo(a, 1<<14)
 	var scratch scoring.Line
+	pace := newPacer(db)
 	add := func(events []pastEvent) {
+		pace.resume()
 		for i := range events {
+			if i%yieldEvery == yieldEvery-1 {
+				pace.pace()
+			}
 			e := &events[i]
 			sum := sums.of(e.contactID)
 			if sum == nil {
@@ -618,9 +625,74 @@ func engagedSince(ctx context.Context, q querier) (map[int64]int64, error) {
 	return out, rows.Err()
 }
 
+// yieldEvery is how many events a rescore's busy loops take between calls of their
+// pacer.
+const yieldEvery = 256
+
+// pacer keeps a rescore from crowding out ingest. A rescore keeps both cores busy, and
+// Go gives goroutines no priorities: ingest's goroutines (a request's handler, the group
+// committer, the handler again for the reply) queued behind the rescore's for each
+// step, and single calls fell from a thousand a second to a few hundred. So each of the
+// rescore's busy goroutines, after each stretch of work, pauses in proportion to how
+// busy ingest is: up to twice as long as the stretch took, which leaves ingest about
+// one core, once ingest transactions take a twentieth of the time. A trickle of events
+// slows a rescore little; a quiet store's rescore only yields, which costs nothing.
+type pacer struct {
+	db    *DB
+	begun time.Duration // since epoch, when the current stretch began
+	// load is the share of the time ingest transactions took over the window that
+	// began at windowAt, when ingest's transactions had taken windowWork.
+	load       float64
+	windowAt   time.Duration
+	windowWork int64
+}
+
+const (
+	pauseFor   = 2                      // the longest pause, as a multiple of the stretch
+	ingestBusy = 0.05                   // the load that gets the longest pause
+	loadWindow = 100 * time.Millisecond // how often the load is measured again
+)
+
+func newPacer(db *DB) *pacer {
+	now := time.Since(epoch)
+	return &pacer{db: db, begun: now, windowAt: now, windowWork: db.ingesting.Load()}
+}
+
+// resume begins a stretch after a wait that was no work (for a channel, a query).
+func (p *pacer) resume() { p.begun = time.Since(epoch) }
+
+// busy reports whether ingest was busy at the last measure.
+func (p *pacer) busy() bool { return p.load > 0 }
+
+// pace ends a stretch of work: it pauses as ingest's load asks, or else yields.
+func (p *pacer) pace() {
+	if !p.pause() {
+		runtime.Gosched()
+	}
+}
+
+// pause ends a stretch of work, pausing as ingest's load asks, and reports whether it
+// did.
+func (p *pacer) pause() bool {
+	now := time.Since(epoch)
+	if now-p.windowAt >= loadWindow {
+		work := p.db.ingesting.Load()
+		p.load = float64(work-p.windowWork) / float64(now-p.windowAt)
+		p.windowAt, p.windowWork = now, work
+	}
+	d := time.Duration(min(1, p.load/ingestBusy) * pauseFor * float64(now-p.begun))
+	if d < 50*time.Microsecond {
+		p.begun = now
+		return false
+	}
+	time.Sleep(d)
+	p.begun = time.Since(epoch)
+	return true
+}
+
 // readEvents reads the events with ids in (after, upTo] that belong to a contact after
 // fromContact and that meet the candidates condition (see candidateEvents).
-func (a *active) readEvents(ctx context.Context, q querier, candidates *condition, after, upTo, fromContact int64) ([]pastEvent, error) {
+func (a *active) readEvents(ctx context.Context, q querier, candidates *condition, after, upTo, fromContact int64, pace *pacer) ([]pastEvent, error) {
 	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, received_at, type, event, name, `+a.objectColumns()+`
 		FROM events WHERE id > $1 AND id <= $2 AND contact_id > $3 AND `+candidates.sql+` ORDER BY id`,
 		append([]any{after, upTo, fromContact}, candidates.args...)...)
@@ -629,7 +701,11 @@ func (a *active) readEvents(ctx context.Context, q querier, candidates *conditio
 	}
 	defer rows.Close()
 	var out []pastEvent
+	pace.resume()
 	for rows.Next() {
+		if len(out)%yieldEvery == yieldEvery-1 {
+			pace.pace()
+		}
 		var (
 			e        pastEvent
 			received int64
@@ -728,13 +804,17 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 
 // settleSums is a rescore's second phase for one batch of contacts: their summed
 // events, their profiles, and the grades and stages those give.
-func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, now time.Time, cause string) ([]*contactScore, error) {
+func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
 	people, accounts, err := loadPeople(ctx, q, d, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*contactScore, 0, len(people))
-	for _, id := range ids {
+	pace.resume()
+	for i, id := range ids {
+		if i%(yieldEvery/8) == yieldEvery/8-1 {
+			pace.pace()
+		}
 		p := people[id]
 		if p == nil {
 			continue // merged away meanwhile
@@ -754,7 +834,12 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 	return out, nil
 }
 
-// writeRescoreBatch saves one batch's scores and moves the rescore's cursor past it.
+// writeRescoreBatch saves one batch's scores and moves the rescore's cursor past it. It
+// writes rescorePiece contacts at a time and, when another writer waits or ingest is
+// busy, commits and takes its turn again behind the others: a batch written in one
+// transaction held ingest for a tenth of a second, and with ingest taking turns with
+// batch after batch, single calls fell from a thousand a second to twenty. Between its
+// transactions it paces itself as the first phase does.
 func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) error {
 	if b.err != nil {
 		return b.err
@@ -763,49 +848,86 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 	// Statements that watch a context that can end cost the SQLite driver a goroutine
 	// each, and a batch is thousands of statements (a fifth of this phase's time).
 	ctx = context.WithoutCancel(ctx)
-	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		// Serialized with ingest and with activations, so the state, the lease and the
-		// active version read here hold until this batch commits.
-		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+	ids, scores := b.ids, b.scores // scores are in the order of ids, some ids without one
+	pace := newPacer(db)
+	for len(ids) > 0 {
+		pace.resume()
+		var wrote, saved int // of ids and of scores, once committed
+		err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+			wrote, saved = 0, 0
+			// Serialized with ingest and with activations, so the state, the lease and
+			// the active version read here hold until this transaction commits.
+			if err := db.dialect.lockIngest(ctx, tx); err != nil {
+				return err
+			}
+			var (
+				state string
+				owner string
+			)
+			if err := tx.QueryRowContext(ctx, `SELECT state, owner FROM rescores WHERE id = $1`, job.ID).Scan(&state, &owner); err != nil {
+				return fmt.Errorf("rescore: %w", err)
+			}
+			if state != "running" {
+				return errCanceled
+			}
+			if owner != job.owner {
+				return errLeaseLost
+			}
+			cur, err := db.activeIn(ctx, tx)
+			if err != nil {
+				return err
+			} else if cur == nil || cur.version != job.Version || cur.anchor != job.anchor {
+				return errAgreementChanged
+			}
+			db.scoreGen.Add(1)
+			for wrote < len(ids) && (wrote == 0 || !db.writersWaiting() && !pace.busy()) {
+				n := min(rescorePiece, len(ids)-wrote)
+				last := ids[wrote+n-1]
+				k := saved
+				for k < len(scores) && scores[k].id <= last {
+					k++
+				}
+				if err := db.writeRescorePiece(ctx, tx, cur, job, scores[saved:k], now); err != nil {
+					return err
+				}
+				wrote, saved = wrote+n, k
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE rescores SET phase = 'contacts', cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
+				ids[wrote-1], job.Done+int64(wrote), micros(now), micros(now.Add(rescoreLease)), job.ID)
 			return err
-		}
-		var (
-			state string
-			owner string
-		)
-		if err := tx.QueryRowContext(ctx, `SELECT state, owner FROM rescores WHERE id = $1`, job.ID).Scan(&state, &owner); err != nil {
-			return fmt.Errorf("rescore: %w", err)
-		}
-		if state != "running" {
-			return errCanceled
-		}
-		if owner != job.owner {
-			return errLeaseLost
-		}
-		cur, err := db.activeIn(ctx, tx)
+		})
 		if err != nil {
 			return err
-		} else if cur == nil || cur.version != job.Version || cur.anchor != job.anchor {
-			return errAgreementChanged
 		}
-		db.scoreGen.Add(1)
-		scores, err := db.resettle(ctx, tx, cur, job, b.scores, now)
-		if err != nil {
-			return err
-		}
-		saved, err := saveScores(ctx, tx, db.dialect, scores, now, true)
-		if err != nil {
-			return err
-		}
-		if err := db.handOff(ctx, tx, cur, saved, now); err != nil {
-			return err
-		}
-		job.Done += int64(len(b.ids))
-		_, err = tx.ExecContext(ctx, `UPDATE rescores SET phase = 'contacts', cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
-			b.ids[len(b.ids)-1], job.Done, micros(now), micros(now.Add(rescoreLease)), job.ID)
-		return err
-	})
+		job.Done += int64(wrote)
+		ids, scores = ids[wrote:], scores[saved:]
+		pace.pause() // between transactions, when it holds up nobody
+	}
+	return nil
 }
+
+// rescorePiece is how many contacts a rescore writes before it looks whether another
+// writer waits: about ten milliseconds of writing.
+const rescorePiece = 100
+
+// writeRescorePiece saves the scores of a piece of a batch, in the batch's transaction.
+func (db *DB) writeRescorePiece(ctx context.Context, tx *sql.Tx, a *active, job *rescoreJob, scores []*contactScore, now time.Time) error {
+	if len(scores) == 0 {
+		return nil // all merged away meanwhile
+	}
+	scores, err := db.resettle(ctx, tx, a, job, scores, now)
+	if err != nil {
+		return err
+	}
+	saved, err := saveScores(ctx, tx, db.dialect, scores, now, true)
+	if err != nil {
+		return err
+	}
+	return db.handOff(ctx, tx, a, saved, now)
+}
+
+// writersWaiting reports whether a write transaction waits for the one that runs.
+func (db *DB) writersWaiting() bool { return db.writing != nil && db.writing.wanted() }
 
 // resettle scores afresh, inside the batch's transaction, the contacts of scores that a
 // sales action moved after the rescore began reading (a recycle restarts engagement; an

@@ -89,8 +89,11 @@ type DB struct {
 	checkpointer *checkpointer // SQLite only
 	// writing is held by each SQLite transaction that tx runs, and by the checkpointer
 	// while it restarts the log (see checkpointer).
-	writing writeSlot
-	lock    *os.File // SQLite with Options.Ingester: held while open
+	writing *writeSlot
+	// ingesting adds up the time this process's ingest transactions took, in
+	// nanoseconds: a rescore paces itself by how busy ingest is (see pacer).
+	ingesting atomic.Int64
+	lock      *os.File // SQLite with Options.Ingester: held while open
 
 	closeOnce sync.Once
 	closeErr  error
@@ -181,7 +184,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		}
 		ck.SetMaxOpenConns(1)
 		db.write, db.read, db.dialect = w, r, sqlite{}
-		db.writing = make(writeSlot, 1)
+		db.writing = newWriteSlot()
 		db.checkpointer = newCheckpointer(ck, db.writing)
 		if opt.Ingester {
 			if db.lock, err = lockFile(dsn + ".ingest-lock"); err != nil {
@@ -292,6 +295,10 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) 
 	db.committed(tx)
 	return nil
 }
+
+// epoch is when the process began: durations since it are monotonic times that fit in
+// an atomic integer.
+var epoch = time.Now()
 
 // micros and fromMicros convert between times and the integer microseconds both engines
 // store, so that times compare and sort alike everywhere.

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"tandem"
+)
+
+// TestRescoreStepsAsideForWaitingWriters checks that a rescore, while another writer
+// waits for the write slot, commits every rescorePiece contacts so that the writer gets
+// its turn, rather than a whole batch at a time, and that the pieces add up to the same
+// scores. A trigger records the rescore's cursor at each of its commits.
+func TestRescoreStepsAsideForWaitingWriters(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
+	p, err := db.ProposeAgreement(t.Context(), []byte(`name: t
+timezone: UTC
+scoring:
+  engagement:
+    half_life: 7d
+    rules:
+      - { name: demo, on: 'track:Demo Requested', points: 40 }
+stages:
+  - { key: lead, meaning: a }
+  - { key: mql, meaning: b, enter_when: 'score.engagement >= 30' }
+`), "", by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
+		t.Fatal(err)
+	}
+	const people = 4*rescorePiece + rescorePiece/2
+	var msgs []*tandem.Message
+	for i := range people {
+		m := &tandem.Message{SourceID: src.ID, MessageID: fmt.Sprint("m", i), UserID: fmt.Sprint("u", i), Type: tandem.TypeTrack,
+			Event: "Signed Up", Timestamp: now.Add(-time.Hour), ReceivedAt: now, Properties: []byte(`{}`), Context: []byte(`{}`)}
+		if i%3 == 0 {
+			m.Event = "Demo Requested"
+		}
+		msgs = append(msgs, m)
+	}
+	if _, err := db.Ingest(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE cursor_log (cursor INTEGER NOT NULL)`,
+		`CREATE TRIGGER cursor_moved AFTER UPDATE OF cursor ON rescores WHEN NEW.cursor <> OLD.cursor
+			BEGIN INSERT INTO cursor_log VALUES (NEW.cursor); END`,
+	} {
+		if _, err := db.write.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := contactIDsAfter(t.Context(), db.read, 0, people+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != people {
+		t.Fatalf("%d contacts, want %d", len(ids), people)
+	}
+	rescore := func() (steps []int64, scores map[int64]tandem.Score) {
+		t.Helper()
+		if _, err := db.write.ExecContext(t.Context(), `DELETE FROM cursor_log`); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := db.Rescore(t.Context(), nil); err != nil || r.State != "done" {
+			t.Fatalf("rescore: %+v, %v", r, err)
+		}
+		rows, err := db.read.QueryContext(t.Context(), `SELECT cursor FROM cursor_log ORDER BY rowid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c int64
+			if err := rows.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			steps = append(steps, c)
+		}
+		scores = map[int64]tandem.Score{}
+		for _, id := range ids {
+			c, err := db.Contact(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scores[id] = *c.Score
+		}
+		return steps, scores
+	}
+
+	alone, want := rescore()
+	if !slices.Equal(alone, ids[len(ids)-1:]) {
+		t.Errorf("with no writer waiting, the rescore committed its cursor at %v, want once, at %d", alone, ids[len(ids)-1])
+	}
+	db.writing.waiting.Add(1) // as a writer does while it waits for the slot
+	stepped, got := rescore()
+	db.writing.waiting.Add(-1)
+	var pieces []int64
+	for i := rescorePiece - 1; i < len(ids); i += rescorePiece {
+		pieces = append(pieces, ids[i])
+	}
+	pieces = append(pieces, ids[len(ids)-1])
+	if !slices.Equal(stepped, pieces) {
+		t.Errorf("with a writer waiting, the rescore committed its cursor at %v, want after every %d contacts: %v", stepped, rescorePiece, pieces)
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("contact %d: scored %+v in pieces, %+v in one batch", id, got[id], w)
+		}
+	}
+	if want[ids[0]].Engagement == 0 {
+		t.Errorf("contact %d, who asked for a demo, has no engagement: %+v", ids[0], want[ids[0]])
+	}
+}
