@@ -26,10 +26,18 @@ import (
 // is thousands of statements.
 func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outcome, error) {
 	ctx = context.WithoutCancel(ctx)
-	defer func(began time.Time) { db.ingesting.Add(int64(time.Since(began))) }(time.Now())
 	out := make([]tandem.Outcome, len(msgs))
-	var r *resolver
+	var (
+		r     *resolver
+		began time.Time // once the transaction may write: waiting for that is no work
+	)
+	defer func() {
+		if !began.IsZero() {
+			db.ingesting.Add(int64(time.Since(began)))
+		}
+	}()
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		began = time.Now()
 		r = &resolver{
 			db: db, tx: tx, now: micros(now),
 			users: map[string]int64{}, emails: map[string]int64{},

@@ -635,8 +635,9 @@ const yieldEvery = 256
 // step, and single calls fell from a thousand a second to a few hundred. So each of the
 // rescore's busy goroutines, after each stretch of work, pauses in proportion to how
 // busy ingest is: up to twice as long as the stretch took, which leaves ingest about
-// one core, once ingest transactions take a twentieth of the time. A trickle of events
-// slows a rescore little; a quiet store's rescore only yields, which costs nothing.
+// one core, once ingest transactions take a quarter of the time (a flood of single
+// calls keeps them busy a third to half of it). A trickle of events slows a rescore
+// little; a quiet store's rescore only yields, which costs nothing.
 type pacer struct {
 	db    *DB
 	begun time.Duration // since epoch, when the current stretch began
@@ -649,7 +650,7 @@ type pacer struct {
 
 const (
 	pauseFor   = 2                      // the longest pause, as a multiple of the stretch
-	ingestBusy = 0.05                   // the load that gets the longest pause
+	ingestBusy = 0.25                   // the load that gets the longest pause
 	loadWindow = 100 * time.Millisecond // how often the load is measured again
 )
 
@@ -661,8 +662,9 @@ func newPacer(db *DB) *pacer {
 // resume begins a stretch after a wait that was no work (for a channel, a query).
 func (p *pacer) resume() { p.begun = time.Since(epoch) }
 
-// busy reports whether ingest was busy at the last measure.
-func (p *pacer) busy() bool { return p.load > 0 }
+// busy reports whether ingest was busy at the last measure: more than a trickle of
+// events, whose transactions a rescore's long ones would hold up.
+func (p *pacer) busy() bool { return p.load >= ingestBusy/5 }
 
 // pace ends a stretch of work: it pauses as ingest's load asks, or else yields.
 func (p *pacer) pace() {
