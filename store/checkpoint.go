@@ -22,9 +22,17 @@ import (
 // for the slot on a channel, which wakes it the moment the restart ends. Before, the
 // restart took SQLite's write lock while the writer polled for it with SQLite's busy
 // handler (sleeps of 1, 2, 5, 10 ms, ...), waiting up to twice as long as the copy took.
+//
+// A restart also waits for readers of the log's frames, and long reads (a rescore's first
+// phase, two readers taking turns for a minute or more) always held one: the log grew to
+// 2 GB under ingest, and cutting it back to the journal_size_limit held the next write
+// for two seconds. So long reads take the read side of breaks, and end their queries
+// early when breakAsked says a restart waits: it takes the write side first.
 type checkpointer struct {
 	conn   *sql.DB
 	writer *writeSlot
+	breaks sync.RWMutex
+	asked  atomic.Bool // a restart waits for breaks
 	// restartAt is the length of the log, in pages, past which it is restarted:
 	// restartFrames, but for tests.
 	restartAt atomic.Int64
@@ -119,7 +127,10 @@ func (c *checkpointer) run() {
 					break
 				}
 			}
+			c.asked.Store(true)
+			c.breaks.Lock()
 			if !c.writer.acquire(c.stop) {
+				c.breaks.Unlock()
 				return
 			}
 			// If readers of older frames outlast the busy timeout, or another
@@ -127,6 +138,8 @@ func (c *checkpointer) run() {
 			// this process's writers for the timeout, so the next waits.
 			_, _, ok = c.checkpoint("RESTART")
 			c.writer.release()
+			c.asked.Store(false)
+			c.breaks.Unlock()
 			if ok {
 				backoff = 0
 				continue
@@ -136,6 +149,16 @@ func (c *checkpointer) run() {
 		}
 	}
 }
+
+// longRead begins a read that may run long; it should end early when breakAsked
+// reports true, and call done after.
+func (c *checkpointer) longRead() (done func()) {
+	c.breaks.RLock()
+	return c.breaks.RUnlock
+}
+
+// breakAsked reports whether a restart of the log waits for long reads to end.
+func (c *checkpointer) breakAsked() bool { return c.asked.Load() }
 
 // checkpoint runs a checkpoint of the given mode and returns the length of the log and
 // how much of it is copied, in pages; ok is false if it could not run to its end.

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,4 +40,50 @@ func (db *DB) ForgetAddress(ctx context.Context, email string) error {
 // which the checkpointer restarts it.
 func (db *DB) SetLogRestart(pages int) {
 	db.checkpointer.restartAt.Store(int64(pages))
+}
+
+// ReadLikeRescore reads the events table, properties and all, as a rescore's first phase
+// does, until stop is closed: two readers taking turns at stretches of it, so that one
+// query or another is always open, each ending early when a restart of the log asks.
+// It returns how many events it read.
+func (db *DB) ReadLikeRescore(ctx context.Context, stop <-chan struct{}) (int, error) {
+	const stretch = 2000
+	var (
+		a     = &active{readsProperties: true}
+		all   = &condition{sql: "1 = 1"}
+		read  atomic.Int64
+		first error
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+	)
+	for r := range 2 {
+		wg.Go(func() {
+			pace := newPacer(db)
+			for seq := int64(r); ; seq += 2 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var last int64
+				if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					return
+				}
+				after := seq * stretch % max(last, 1)
+				events, err := db.readStretch(ctx, a, all, after, min(after+stretch, last), -1, pace)
+				if err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					return
+				}
+				read.Add(int64(len(events)))
+			}
+		})
+	}
+	wg.Wait()
+	return int(read.Load()), first
 }

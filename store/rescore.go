@@ -523,7 +523,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progres
 			pace := newPacer(db)
 			for seq := range work {
 				after := int64(seq) * stretch
-				events, err := a.readEvents(ctx, db.read, candidates, after, min(after+stretch, last), job.cursor, pace)
+				events, err := db.readStretch(ctx, a, candidates, after, min(after+stretch, last), job.cursor, pace)
 				if err != nil {
 					readErr <- err
 					cancel() // the other reader and the dispatcher stop too
@@ -692,33 +692,57 @@ func (p *pacer) pause() bool {
 	return true
 }
 
-// readEvents reads the events with ids in (after, upTo] that belong to a contact after
-// fromContact and that meet the candidates condition (see candidateEvents).
-func (a *active) readEvents(ctx context.Context, q querier, candidates *condition, after, upTo, fromContact int64, pace *pacer) ([]pastEvent, error) {
-	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, received_at, type, event, name, `+a.objectColumns()+`
+// readStretch reads the events with ids in (after, upTo] that belong to a contact after
+// fromContact and that meet the candidates condition (see candidateEvents), in as many
+// queries as restarts of the log ask it to break off (see checkpointer).
+func (db *DB) readStretch(ctx context.Context, a *active, candidates *condition, after, upTo, fromContact int64, pace *pacer) ([]pastEvent, error) {
+	var events []pastEvent
+	for after < upTo {
+		stop, done := func() bool { return false }, func() {}
+		if db.checkpointer != nil {
+			stop, done = db.checkpointer.breakAsked, db.checkpointer.longRead()
+		}
+		var err error
+		events, after, err = a.readEvents(ctx, db.read, events, candidates, after, upTo, fromContact, pace, stop)
+		done()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
+}
+
+// readEvents appends to out the events with ids in (after, upTo] that readStretch
+// reads, in order, until stop reports true; it returns the id it read through.
+func (a *active) readEvents(ctx context.Context, q querier, out []pastEvent, candidates *condition, after, upTo, fromContact int64,
+	pace *pacer, stop func() bool) ([]pastEvent, int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, contact_id, timestamp, received_at, type, event, name, `+a.objectColumns()+`
 		FROM events WHERE id > $1 AND id <= $2 AND contact_id > $3 AND `+candidates.sql+` ORDER BY id`,
 		append([]any{after, upTo, fromContact}, candidates.args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("rescore events: %w", err)
+		return nil, 0, fmt.Errorf("rescore events: %w", err)
 	}
 	defer rows.Close()
-	var out []pastEvent
 	pace.resume()
-	for rows.Next() {
-		if len(out)%yieldEvery == yieldEvery-1 {
-			pace.pace()
-		}
+	for n := 1; rows.Next(); n++ {
 		var (
 			e        pastEvent
+			id       int64
 			received int64
 		)
-		if err := rows.Scan(&e.contactID, &e.ts, &received, &e.typ, &e.event, &e.name, &e.properties, &e.context); err != nil {
-			return nil, fmt.Errorf("rescore events: %w", err)
+		if err := rows.Scan(&id, &e.contactID, &e.ts, &received, &e.typ, &e.event, &e.name, &e.properties, &e.context); err != nil {
+			return nil, 0, fmt.Errorf("rescore events: %w", err)
 		}
 		e.ts = scoringTime(e.ts, received)
 		out = append(out, e)
+		if n%yieldEvery == 0 {
+			pace.pace()
+			if stop() {
+				return out, id, rows.Close()
+			}
+		}
 	}
-	return out, rows.Err()
+	return out, upTo, rows.Err()
 }
 
 // condition is a piece of SQL and its arguments.

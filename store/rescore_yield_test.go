@@ -118,3 +118,40 @@ stages:
 		t.Errorf("contact %d, who asked for a demo, has no engagement: %+v", ids[0], want[ids[0]])
 	}
 }
+
+// TestLongReadBreaksOffWhenAsked reads a stretch of events once in one query, and once
+// with a restart of the log asking all along, so that the read breaks off after every
+// few hundred events and begins again where it stopped: the two must read the same.
+func TestLongReadBreaksOffWhenAsked(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	const events = 5*yieldEvery + 7
+	var msgs []*tandem.Message
+	for i := range events {
+		msgs = append(msgs, &tandem.Message{SourceID: src.ID, MessageID: fmt.Sprint("m", i), UserID: fmt.Sprint("u", i%40),
+			Type: tandem.TypeTrack, Event: fmt.Sprint("E", i), Timestamp: now.Add(time.Duration(i) * time.Second), ReceivedAt: now,
+			Properties: []byte(fmt.Sprintf(`{"n":%d}`, i)), Context: []byte(`{}`)})
+	}
+	if _, err := db.Ingest(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	a, all := &active{readsProperties: true}, &condition{sql: "1 = 1"}
+	read := func() []pastEvent {
+		t.Helper()
+		got, err := db.readStretch(t.Context(), a, all, 0, events+100, -1, newPacer(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	whole := read()
+	db.checkpointer.asked.Store(true)
+	broken := read()
+	db.checkpointer.asked.Store(false)
+	if len(whole) != events {
+		t.Fatalf("read %d events in one query, want %d", len(whole), events)
+	}
+	if !slices.Equal(broken, whole) {
+		t.Errorf("read %d events breaking off, %d in one query; they differ", len(broken), len(whole))
+	}
+}
