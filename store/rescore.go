@@ -906,8 +906,14 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 				return errAgreementChanged
 			}
 			db.scoreGen.Add(1)
-			for wrote < len(ids) && (wrote == 0 || !db.writersWaiting() && !pace.busy()) {
-				n := min(rescorePiece, len(ids)-wrote)
+			// Alone, it writes the batch at once: on PostgreSQL, pieces are round
+			// trips, a tenth more time for a rescore.
+			yield := func() bool { return db.writersWaiting() || pace.busy() }
+			for wrote < len(ids) && (wrote == 0 || !yield()) {
+				n := len(ids) - wrote
+				if yield() {
+					n = min(n, rescorePiece)
+				}
 				last := ids[wrote+n-1]
 				k := saved
 				for k < len(scores) && scores[k].id <= last {
