@@ -129,7 +129,15 @@ func (c *checkpointer) run() {
 			}
 			c.asked.Store(true)
 			c.breaks.Lock()
+			// The long reads kept the copies from reaching their frames: copy those
+			// now, with the writer still running.
+			for i := 0; i < 8 && logged-copied > 256; i++ {
+				if logged, copied, ok = c.checkpoint("PASSIVE"); !ok {
+					break
+				}
+			}
 			if !c.writer.acquire(c.stop) {
+				c.asked.Store(false)
 				c.breaks.Unlock()
 				return
 			}

@@ -341,6 +341,10 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	}()
 	pending := map[int]batch{}
 	next := 0
+	pace := newPacer(db) // the writer's, which measures ingest's load from batch to batch
+	if testHookWriterPacer != nil {
+		testHookWriterPacer(pace)
+	}
 	for b := range scored {
 		pending[b.seq] = b
 		for {
@@ -353,7 +357,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 			if ctx.Err() != nil {
 				break // stopping: the batches settled meanwhile are not written
 			}
-			if err := db.writeRescoreBatch(ctx, job, b); err != nil {
+			if err := db.writeRescoreBatch(ctx, job, b, pace); err != nil {
 				switch {
 				case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
 					return nil // a newer version, or another process, took over
@@ -662,9 +666,21 @@ func newPacer(db *DB) *pacer {
 // resume begins a stretch after a wait that was no work (for a channel, a query).
 func (p *pacer) resume() { p.begun = time.Since(epoch) }
 
-// busy reports whether ingest was busy at the last measure: more than a trickle of
-// events, whose transactions a rescore's long ones would hold up.
-func (p *pacer) busy() bool { return p.load >= ingestBusy/5 }
+// busy reports whether ingest is busy: more than a trickle of events, whose transactions
+// a rescore's long ones would hold up.
+func (p *pacer) busy() bool {
+	p.measure(time.Since(epoch))
+	return p.load >= ingestBusy/5
+}
+
+// measure takes ingest's load again if the window has passed.
+func (p *pacer) measure(now time.Duration) {
+	if now-p.windowAt >= loadWindow {
+		work := p.db.ingesting.Load()
+		p.load = float64(work-p.windowWork) / float64(now-p.windowAt)
+		p.windowAt, p.windowWork = now, work
+	}
+}
 
 // pace ends a stretch of work: it pauses as ingest's load asks, or else yields.
 func (p *pacer) pace() {
@@ -677,11 +693,7 @@ func (p *pacer) pace() {
 // did.
 func (p *pacer) pause() bool {
 	now := time.Since(epoch)
-	if now-p.windowAt >= loadWindow {
-		work := p.db.ingesting.Load()
-		p.load = float64(work-p.windowWork) / float64(now-p.windowAt)
-		p.windowAt, p.windowWork = now, work
-	}
+	p.measure(now)
 	d := time.Duration(min(1, p.load/ingestBusy) * pauseFor * float64(now-p.begun))
 	if d < 50*time.Microsecond {
 		p.begun = now
@@ -698,19 +710,35 @@ func (p *pacer) pause() bool {
 func (db *DB) readStretch(ctx context.Context, a *active, candidates *condition, after, upTo, fromContact int64, pace *pacer) ([]pastEvent, error) {
 	var events []pastEvent
 	for after < upTo {
+		// The connection first: waiting for one of the pool's (behind a long export)
+		// is no reading, and a restart would wait for it.
+		conn, err := db.read.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("rescore events: %w", err)
+		}
 		stop, done := func() bool { return false }, func() {}
 		if db.checkpointer != nil {
 			stop, done = db.checkpointer.breakAsked, db.checkpointer.longRead()
 		}
-		var err error
-		events, after, err = a.readEvents(ctx, db.read, events, candidates, after, upTo, fromContact, pace, stop)
+		if testHookStretchQuery != nil {
+			testHookStretchQuery()
+		}
+		events, after, err = a.readEvents(ctx, conn, events, candidates, after, upTo, fromContact, pace, stop)
 		done()
+		conn.Close()
 		if err != nil {
 			return nil, err
 		}
 	}
 	return events, nil
 }
+
+// Test hooks: testHookStretchQuery, if set, is called before each query of readStretch;
+// testHookWriterPacer with the pacer of a rescore's writer.
+var (
+	testHookStretchQuery func()
+	testHookWriterPacer  func(*pacer)
+)
 
 // readEvents appends to out the events with ids in (after, upTo] that readStretch
 // reads, in order, until stop reports true; it returns the id it read through.
@@ -736,8 +764,11 @@ func (a *active) readEvents(ctx context.Context, q querier, out []pastEvent, can
 		e.ts = scoringTime(e.ts, received)
 		out = append(out, e)
 		if n%yieldEvery == 0 {
-			pace.pace()
 			if stop() {
+				return out, id, rows.Close()
+			}
+			pace.pace()
+			if stop() { // asked while it paused
 				return out, id, rows.Close()
 			}
 		}
@@ -866,7 +897,7 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 // transaction held ingest for a tenth of a second, and with ingest taking turns with
 // batch after batch, single calls fell from a thousand a second to twenty. Between its
 // transactions it paces itself as the first phase does.
-func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) error {
+func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, pace *pacer) error {
 	if b.err != nil {
 		return b.err
 	}
@@ -875,11 +906,10 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 	// each, and a batch is thousands of statements (a fifth of this phase's time).
 	ctx = context.WithoutCancel(ctx)
 	ids, scores := b.ids, b.scores // scores are in the order of ids, some ids without one
-	pace := newPacer(db)
 	for len(ids) > 0 {
-		pace.resume()
 		var wrote, saved int // of ids and of scores, once committed
 		err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+			pace.resume() // waiting for the slot was no work
 			wrote, saved = 0, 0
 			// Serialized with ingest and with activations, so the state, the lease and
 			// the active version read here hold until this transaction commits.
@@ -906,12 +936,13 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch) e
 				return errAgreementChanged
 			}
 			db.scoreGen.Add(1)
-			// Alone, it writes the batch at once: on PostgreSQL, pieces are round
-			// trips, a tenth more time for a rescore.
+			// SQLite writes in pieces and looks between them. On PostgreSQL a piece's
+			// statements are round trips, a tenth more time for a rescore, so alone it
+			// writes the batch at once.
 			yield := func() bool { return db.writersWaiting() || pace.busy() }
 			for wrote < len(ids) && (wrote == 0 || !yield()) {
 				n := len(ids) - wrote
-				if yield() {
+				if db.writing != nil || yield() {
 					n = min(n, rescorePiece)
 				}
 				last := ids[wrote+n-1]

@@ -98,20 +98,39 @@ stages:
 	if !slices.Equal(alone, ids[len(ids)-1:]) {
 		t.Errorf("with no writer waiting, the rescore committed its cursor at %v, want once, at %d", alone, ids[len(ids)-1])
 	}
-	db.writing.waiting.Add(1) // as a writer does while it waits for the slot
-	stepped, got := rescore()
-	db.writing.waiting.Add(-1)
 	var pieces []int64
 	for i := rescorePiece - 1; i < len(ids); i += rescorePiece {
 		pieces = append(pieces, ids[i])
 	}
 	pieces = append(pieces, ids[len(ids)-1])
-	if !slices.Equal(stepped, pieces) {
-		t.Errorf("with a writer waiting, the rescore committed its cursor at %v, want after every %d contacts: %v", stepped, rescorePiece, pieces)
-	}
-	for id, w := range want {
-		if got[id] != w {
-			t.Errorf("contact %d: scored %+v in pieces, %+v in one batch", id, got[id], w)
+	for _, c := range []struct {
+		name  string
+		begin func()
+		end   func()
+	}{{
+		name:  "with a writer waiting",
+		begin: func() { db.writing.waiting.Add(1) }, // as a writer does while it waits for the slot
+		end:   func() { db.writing.waiting.Add(-1) },
+	}, {
+		name: "with ingest busy",
+		begin: func() {
+			testHookWriterPacer = func(p *pacer) {
+				p.load = 1                                 // ingest transactions all the time
+				p.windowAt = time.Since(epoch) + time.Hour // and no measure before the end
+			}
+		},
+		end: func() { testHookWriterPacer = nil },
+	}} {
+		c.begin()
+		stepped, got := rescore()
+		c.end()
+		if !slices.Equal(stepped, pieces) {
+			t.Errorf("%s, the rescore committed its cursor at %v, want after every %d contacts: %v", c.name, stepped, rescorePiece, pieces)
+		}
+		for id, w := range want {
+			if got[id] != w {
+				t.Errorf("%s, contact %d: scored %+v in pieces, %+v in one batch", c.name, id, got[id], w)
+			}
 		}
 	}
 	if want[ids[0]].Engagement == 0 {
@@ -144,12 +163,19 @@ func TestLongReadBreaksOffWhenAsked(t *testing.T) {
 		}
 		return got
 	}
+	var queries int
+	testHookStretchQuery = func() { queries++ }
+	defer func() { testHookStretchQuery = nil }()
 	whole := read()
+	if len(whole) != events || queries != 1 {
+		t.Fatalf("read %d events in %d queries, want %d in one", len(whole), queries, events)
+	}
+	queries = 0
 	db.checkpointer.asked.Store(true)
 	broken := read()
 	db.checkpointer.asked.Store(false)
-	if len(whole) != events {
-		t.Fatalf("read %d events in one query, want %d", len(whole), events)
+	if queries < events/yieldEvery {
+		t.Errorf("asked to break off all along, the read made %d queries, want one every %d events or so", queries, yieldEvery)
 	}
 	if !slices.Equal(broken, whole) {
 		t.Errorf("read %d events breaking off, %d in one query; they differ", len(broken), len(whole))
