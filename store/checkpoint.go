@@ -122,20 +122,12 @@ func (c *checkpointer) run() {
 			// What the writer waits for is syncing and copying the frames written
 			// since the last copy, so copies without the slot go first until few are
 			// left: under a flood of batches the writer adds megabytes during each.
-			for i := 0; i < 8 && logged-copied > 256; i++ {
-				if logged, copied, ok = c.checkpoint("PASSIVE"); !ok {
-					break
-				}
-			}
+			logged, copied = c.copyDown(logged, copied)
 			c.asked.Store(true)
 			c.breaks.Lock()
 			// The long reads kept the copies from reaching their frames: copy those
 			// now, with the writer still running.
-			for i := 0; i < 8 && logged-copied > 256; i++ {
-				if logged, copied, ok = c.checkpoint("PASSIVE"); !ok {
-					break
-				}
-			}
+			c.copyDown(logged, copied)
 			if !c.writer.acquire(c.stop) {
 				c.asked.Store(false)
 				c.breaks.Unlock()
@@ -156,6 +148,18 @@ func (c *checkpointer) run() {
 			retryAt = time.Now().Add(backoff)
 		}
 	}
+}
+
+// copyDown copies the log until few frames are left to copy, for at most eight
+// passive checkpoints, and returns the log's length and how much of it is copied.
+func (c *checkpointer) copyDown(logged, copied int) (int, int) {
+	for i := 0; i < 8 && logged-copied > 256; i++ {
+		var ok bool
+		if logged, copied, ok = c.checkpoint("PASSIVE"); !ok {
+			break
+		}
+	}
+	return logged, copied
 }
 
 // longRead begins a read that may run long; it should end early when breakAsked

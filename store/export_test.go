@@ -56,6 +56,16 @@ func (db *DB) ReadLikeRescore(ctx context.Context, stop <-chan struct{}) (int, e
 		mu    sync.Mutex
 		wg    sync.WaitGroup
 	)
+	read1 := func(seq int64, pace *pacer) error {
+		var last int64
+		if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+			return err
+		}
+		after := seq * stretch % max(last, 1)
+		events, err := db.readStretch(ctx, a, all, after, min(after+stretch, last), -1, pace)
+		read.Add(int64(len(events)))
+		return err
+	}
 	for r := range 2 {
 		wg.Go(func() {
 			pace := newPacer(db)
@@ -65,22 +75,12 @@ func (db *DB) ReadLikeRescore(ctx context.Context, stop <-chan struct{}) (int, e
 					return
 				default:
 				}
-				var last int64
-				if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+				if err := read1(seq, pace); err != nil {
 					mu.Lock()
 					first = cmp.Or(first, err)
 					mu.Unlock()
 					return
 				}
-				after := seq * stretch % max(last, 1)
-				events, err := db.readStretch(ctx, a, all, after, min(after+stretch, last), -1, pace)
-				if err != nil {
-					mu.Lock()
-					first = cmp.Or(first, err)
-					mu.Unlock()
-					return
-				}
-				read.Add(int64(len(events)))
 			}
 		})
 	}

@@ -639,16 +639,16 @@ const yieldEvery = 256
 // step, and single calls fell from a thousand a second to a few hundred. So each of the
 // rescore's busy goroutines, after each stretch of work, pauses in proportion to how
 // busy ingest is: up to twice as long as the stretch took, which leaves ingest about
-// one core, once ingest transactions take a quarter of the time (a flood of single
-// calls keeps them busy a third to half of it). A trickle of events slows a rescore
-// little; a quiet store's rescore only yields, which costs nothing.
+// one core, once ingest transactions take a quarter of the time. A trickle of events
+// slows a rescore little; a quiet store's rescore only yields, which costs nothing. A
+// pacer belongs to one goroutine.
 type pacer struct {
 	db    *DB
-	begun time.Duration // since epoch, when the current stretch began
+	begun time.Time // when the current stretch began
 	// load is the share of the time ingest transactions took over the window that
 	// began at windowAt, when ingest's transactions had taken windowWork.
 	load       float64
-	windowAt   time.Duration
+	windowAt   time.Time
 	windowWork int64
 }
 
@@ -659,25 +659,25 @@ const (
 )
 
 func newPacer(db *DB) *pacer {
-	now := time.Since(epoch)
+	now := time.Now()
 	return &pacer{db: db, begun: now, windowAt: now, windowWork: db.ingesting.Load()}
 }
 
 // resume begins a stretch after a wait that was no work (for a channel, a query).
-func (p *pacer) resume() { p.begun = time.Since(epoch) }
+func (p *pacer) resume() { p.begun = time.Now() }
 
 // busy reports whether ingest is busy: more than a trickle of events, whose transactions
 // a rescore's long ones would hold up.
 func (p *pacer) busy() bool {
-	p.measure(time.Since(epoch))
+	p.measure(time.Now())
 	return p.load >= ingestBusy/5
 }
 
 // measure takes ingest's load again if the window has passed.
-func (p *pacer) measure(now time.Duration) {
-	if now-p.windowAt >= loadWindow {
+func (p *pacer) measure(now time.Time) {
+	if took := now.Sub(p.windowAt); took >= loadWindow {
 		work := p.db.ingesting.Load()
-		p.load = float64(work-p.windowWork) / float64(now-p.windowAt)
+		p.load = float64(work-p.windowWork) / float64(took)
 		p.windowAt, p.windowWork = now, work
 	}
 }
@@ -692,15 +692,15 @@ func (p *pacer) pace() {
 // pause ends a stretch of work, pausing as ingest's load asks, and reports whether it
 // did.
 func (p *pacer) pause() bool {
-	now := time.Since(epoch)
+	now := time.Now()
 	p.measure(now)
-	d := time.Duration(min(1, p.load/ingestBusy) * pauseFor * float64(now-p.begun))
+	d := time.Duration(min(1, p.load/ingestBusy) * pauseFor * float64(now.Sub(p.begun)))
 	if d < 50*time.Microsecond {
 		p.begun = now
 		return false
 	}
 	time.Sleep(d)
-	p.begun = time.Since(epoch)
+	p.begun = time.Now()
 	return true
 }
 
@@ -891,9 +891,9 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 	return out, nil
 }
 
-// writeRescoreBatch saves one batch's scores and moves the rescore's cursor past it. It
-// writes rescorePiece contacts at a time and, when another writer waits or ingest is
-// busy, commits and takes its turn again behind the others: a batch written in one
+// writeRescoreBatch saves one batch's scores and moves the rescore's cursor past it.
+// When another writer waits or ingest is busy, it commits every rescorePiece contacts
+// and takes its turn again behind the others: a batch written in one
 // transaction held ingest for a tenth of a second, and with ingest taking turns with
 // batch after batch, single calls fell from a thousand a second to twenty. Between its
 // transactions it paces itself as the first phase does.
@@ -970,7 +970,7 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, p
 }
 
 // rescorePiece is how many contacts a rescore writes before it looks whether another
-// writer waits: about ten milliseconds of writing.
+// writer waits: about three milliseconds of writing on SQLite.
 const rescorePiece = 100
 
 // writeRescorePiece saves the scores of a piece of a batch, in the batch's transaction.

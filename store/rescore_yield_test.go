@@ -115,8 +115,8 @@ stages:
 		name: "with ingest busy",
 		begin: func() {
 			testHookWriterPacer = func(p *pacer) {
-				p.load = 1                                 // ingest transactions all the time
-				p.windowAt = time.Since(epoch) + time.Hour // and no measure before the end
+				p.load = 1                             // ingest transactions all the time
+				p.windowAt = time.Now().Add(time.Hour) // and no measure before the end
 			}
 		},
 		end: func() { testHookWriterPacer = nil },

@@ -296,10 +296,6 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) 
 	return nil
 }
 
-// epoch is when the process began: durations since it are monotonic times that fit in
-// an atomic integer.
-var epoch = time.Now()
-
 // micros and fromMicros convert between times and the integer microseconds both engines
 // store, so that times compare and sort alike everywhere.
 func micros(t time.Time) int64 { return t.UnixMicro() }
