@@ -295,11 +295,12 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		return err
 	}
 	var (
-		todo    = make(chan batch)
-		scored  = make(chan batch, 4)
-		workers = max(1, min(runtime.GOMAXPROCS(0), 4))
-		cause   = fmt.Sprintf("agreement v%d", a.version)
-		wg      sync.WaitGroup
+		todo     = make(chan batch)
+		scored   = make(chan batch, 4)
+		workers  = max(1, min(runtime.GOMAXPROCS(0), 4))
+		cause    = fmt.Sprintf("agreement v%d", a.version)
+		accounts = newAccountCache(rescoreAccounts)
+		wg       sync.WaitGroup
 	)
 	go func() {
 		defer close(todo)
@@ -325,7 +326,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 			pace := newPacer(db)
 			for b := range todo {
 				if b.err == nil {
-					b.scores, b.err = a.settleSums(ctx, db.read, db.dialect, b.ids, sums, db.Now().UTC(), cause, pace)
+					b.scores, b.err = a.settleSums(ctx, db.read, db.dialect, b.ids, sums, accounts, db.Now().UTC(), cause, pace)
 				}
 				select {
 				case scored <- b:
@@ -861,8 +862,9 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 
 // settleSums is a rescore's second phase for one batch of contacts: their summed
 // events, their profiles, and the grades and stages those give.
-func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
-	people, accounts, err := loadPeople(ctx, q, d, ids)
+func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, accounts *accountCache,
+	now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
+	people, accts, err := loadPeople(ctx, q, d, ids, accounts)
 	if err != nil {
 		return nil, err
 	}
@@ -882,7 +884,7 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 				*p.cs.line(c.rule.Name) = c.line
 			}
 		}
-		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, cause)
+		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accts[p.accountID]), now, cause)
 		// A new version often changes a few rules: most contacts come out as they
 		// were, and then only their version is written.
 		p.cs.unchanged = a.sameAsStored(p)
