@@ -456,3 +456,123 @@ func mustReadFile(path string) string {
 	}
 	return string(b)
 }
+
+// carryTerms is the agreement of testRescoreCarriesScoresOver: the points of its demo
+// and pricing rules, the line of its webinar rule, its pricing rule's condition and its
+// MQL bound are filled in.
+const carryTerms = `name: carry
+timezone: UTC
+scoring:
+  engagement:
+    half_life: 14d
+    rules:
+      - { name: demo, on: 'track:Demo Requested', points: %v, cap: { times: 2, per: 1d } }
+      - { name: pricing, on: page, when: '%s', points: %v, cap: { times: 3, per: 1d } }
+      - { name: pages, on: page, points: 1 }
+%s
+  fit:
+    rules:
+      - { name: senior title, when: 'traits.title == "VP"', points: 20 }
+  grades: { A: 40, B: 25, C: 10 }
+stages:
+  - { key: lead, meaning: "Known person" }
+  - { key: mql, meaning: "Engaged", enter_when: 'score.engagement >= %v' }
+`
+
+// testRescoreCarriesScoresOver activates a version that changes only the points of
+// capped rules, drops a capped rule and lowers the MQL bound, and checks that its
+// rescore reads no events and arrives at the scores, grades and stages that a store
+// which had that version all along computed from the same events; a contact scored
+// under neither version is scored from its own events on the way. A version that
+// changes what a rule counts reads the events again.
+func testRescoreCarriesScoresOver(t *testing.T, db *store.DB) {
+	const (
+		pricingPath = `properties.path startsWith "/pricing"`
+		webinar     = `      - { name: webinar, on: 'track:Webinar Attended', points: 10, cap: { times: 1 } }`
+	)
+	before := fmt.Sprintf(carryTerms, 40, pricingPath, 5, webinar, 60)
+	after := fmt.Sprintf(carryTerms, 30, pricingPath, 8, "", 50)
+	send := func(db *store.DB) {
+		src := mustCreateSource(t, db)
+		var msgs []*tandem.Message
+		for i, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+			traits := map[string]any{"email": u + "@example.com"}
+			if i%2 == 0 {
+				traits["title"] = "VP"
+			}
+			msgs = append(msgs, at(identifyMessage(src, u, "", traits), now.Add(-20*24*time.Hour)))
+		}
+		hour := func(h int) time.Time { return now.Add(time.Duration(-h) * time.Hour) }
+		msgs = append(msgs,
+			// u1: two demos, four pricing pages (the cap lets in three).
+			demoRequest(src, "u1", hour(1)), demoRequest(src, "u1", hour(2)),
+			page(src, "u1", "/pricing", hour(3)), page(src, "u1", "/pricing", hour(3)),
+			page(src, "u1", "/pricing", hour(4)), page(src, "u1", "/pricing", hour(4)),
+			// u2: a demo, a webinar (dropped later), two other pages.
+			demoRequest(src, "u2", hour(1)), at(trackMessage(src, "u2", "", "Webinar Attended"), hour(2)),
+			page(src, "u2", "/blog", hour(2)), page(src, "u2", "/docs", hour(2)),
+			// u3: a demo two weeks ago, decayed to half.
+			demoRequest(src, "u3", now.Add(-14*24*time.Hour)), page(src, "u3", "/pricing", hour(5)),
+			// u4: 40 + 15 + 3 = 58 under the first version, short of its 60; 30 + 24 + 3 = 57
+			// under the second, past its 50.
+			demoRequest(src, "u4", hour(1)), page(src, "u4", "/pricing", hour(2)),
+			page(src, "u4", "/pricing", hour(2)), page(src, "u4", "/pricing", hour(3)),
+			// u5: nothing but a blog post.
+			page(src, "u5", "/blog", hour(6)),
+		)
+		for _, m := range msgs {
+			mustIngest(t, db, m)
+		}
+	}
+	// The store that had the second version all along.
+	want := mustOpen(t, "sqlite")
+	mustActivate(t, want, after)
+	send(want)
+
+	mustActivate(t, db, before)
+	send(db)
+	if _, err := db.Rescore(t.Context(), nil); err != nil {
+		t.Fatalf("Rescore: %v", err)
+	}
+	u4 := mustContactByUserID(t, db, "u4")
+	if u4.Stage != "lead" {
+		t.Fatalf("u4 under the first version: stage %q, want lead", u4.Stage)
+	}
+	// A contact whose scores were lost: it is scored from its events.
+	stray := mustContactByUserID(t, db, "u5")
+	if err := db.ForgetScoreForTest(t.Context(), stray.ID); err != nil {
+		t.Fatal(err)
+	}
+	second := mustActivate(t, db, after)
+	// A minute later: a contact whose stage changed since the rescore began is scored
+	// afresh, and with the clock standing still that would be every contact.
+	later := now.Add(time.Minute)
+	db.Now = func() time.Time { return later }
+	want.Now = db.Now
+	r, err := db.Rescore(t.Context(), nil)
+	if err != nil || r.State != "done" || r.Version != second.Version {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	if r.EventsTotal != 0 {
+		t.Errorf("the rescore read %d events; a version that changes only points and stages needs none", r.EventsTotal)
+	}
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		got, exp := mustContactByUserID(t, db, u), mustContactByUserID(t, want, u)
+		if *got.Score != *exp.Score || got.Grade != exp.Grade || got.Stage != exp.Stage {
+			t.Errorf("%s: carried over %+v %s %s; from the events %+v %s %s", u, *got.Score, got.Grade, got.Stage, *exp.Score, exp.Grade, exp.Stage)
+		}
+	}
+	if got := mustStages(t, db, u4.ID); len(got) == 0 || got[len(got)-1] != fmt.Sprintf("lead>mql (agreement v%d)", second.Version) {
+		t.Errorf("u4's stage changes = %q, want the last to be its move to mql caused by version %d", got, second.Version)
+	}
+
+	// Pricing pages counted by another condition: only the events tell.
+	third := mustActivate(t, db, fmt.Sprintf(carryTerms, 30, `properties.path == "/pricing"`, 8, "", 50))
+	r, err = db.Rescore(t.Context(), nil)
+	if err != nil || r.State != "done" || r.Version != third.Version {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	if r.EventsTotal == 0 {
+		t.Errorf("a version that changes a rule's condition was rescored without reading events")
+	}
+}

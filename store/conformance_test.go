@@ -73,6 +73,7 @@ func TestConformance(t *testing.T) {
 		{"MergeKeepsScores", testMergeKeepsScores},
 		{"ContactsByEngagement", testContactsByEngagement},
 		{"RescoreOnActivation", testRescoreOnActivation},
+		{"RescoreCarriesScoresOver", testRescoreCarriesScoresOver},
 		{"DecayIntoDetour", testDecayIntoDetour},
 		{"ScoresWithoutAgreement", testScoresWithoutAgreement},
 		{"FutureEventCountsFromReceipt", testFutureEventCountsFromReceipt},

@@ -48,7 +48,7 @@ func (db *DB) ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem
 		return nil, tandem.Errorf(tandem.ENotFound, "no agreement is active, so contacts have no score yet")
 	}
 	now := db.Now()
-	replayed, err := a.scoreContacts(ctx, db.read, db.dialect, ids, now, nil)
+	replayed, err := a.scoreContacts(ctx, db.read, db.dialect, ids, now, "", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -87,3 +87,12 @@ func (db *DB) ReadLikeRescore(ctx context.Context, stop <-chan struct{}) (int, e
 	wg.Wait()
 	return int(read.Load()), first
 }
+
+// ForgetScoreForTest makes a contact's score as if no version had ever scored it.
+func (db *DB) ForgetScoreForTest(ctx context.Context, id int64) error {
+	db.scoreGen.Add(1)
+	return db.tx(ctx, func(tx *sql.Tx, _ time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE contacts SET scored_version = 0, score_eng = 0, score_fit = 0, score_caps = '{}' WHERE id = $1`, id)
+		return err
+	})
+}

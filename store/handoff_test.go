@@ -775,7 +775,10 @@ func testRescoreKeepsTheRecycle(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	c := qualify(t, db, src, "midway", "US")
 	a := openAssignment(t, db, c.ID)
-	if _, err := db.ActivateAgreement(ctx, mustPropose(t, db, handoffTerms+"\n# v2\n").Version, admin); err != nil {
+	// A new rule, so that the rescore reads the events and the reject lands between its
+	// reading them and its writing the contact.
+	v2 := strings.Replace(handoffTerms, "      - { name: demo request,", "      - { name: webinar, on: 'track:Webinar Attended', points: 5 }\n      - { name: demo request,", 1)
+	if _, err := db.ActivateAgreement(ctx, mustPropose(t, db, v2).Version, admin); err != nil {
 		t.Fatal(err)
 	}
 	var rejected error

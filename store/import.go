@@ -396,7 +396,7 @@ func (db *DB) rescoreAccountMembers(ctx context.Context, tx *sql.Tx, contacts, a
 	ids := slices.Compact(slices.Sorted(slices.Values(append(members, contacts...))))
 	db.scoreGen.Add(1) // ingest's score cache forgets what it had
 	for chunk := range slices.Chunk(ids, 1000) {
-		scores, err := act.scoreContacts(ctx, tx, db.dialect, chunk, now, nil)
+		scores, err := act.scoreContacts(ctx, tx, db.dialect, chunk, now, "", nil)
 		if err != nil {
 			return err
 		}

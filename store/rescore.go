@@ -289,7 +289,17 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	sums, err := db.sumEvents(ctx, job, a, progress)
+	carry, err := db.planCarryOver(ctx, a)
+	if err != nil {
+		db.releaseRescore(context.WithoutCancel(ctx), job)
+		return err
+	}
+	sums := &eventSums{}
+	if carry == nil {
+		sums, err = db.sumEvents(ctx, job, a, progress)
+	} else {
+		job.sumsAt = micros(db.Now())
+	}
 	if err != nil {
 		db.releaseRescore(context.WithoutCancel(ctx), job)
 		return err
@@ -326,7 +336,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 			pace := newPacer(db)
 			for b := range todo {
 				if b.err == nil {
-					b.scores, b.err = a.settleSums(ctx, db.read, db.dialect, b.ids, sums, accounts, db.Now().UTC(), cause, pace)
+					b.scores, b.err = a.settleSums(ctx, db.read, db.dialect, b.ids, sums, carry, accounts, db.Now().UTC(), cause, pace)
 				}
 				select {
 				case scored <- b:
@@ -861,12 +871,38 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 }
 
 // settleSums is a rescore's second phase for one batch of contacts: their summed
-// events, their profiles, and the grades and stages those give.
-func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, accounts *accountCache,
+// events, or their stored scores carried over, their profiles, and the grades and
+// stages those give.
+func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, carry *carryOver, accounts *accountCache,
 	now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
-	people, accts, err := loadPeople(ctx, q, d, ids, accounts)
+	people, accIDs, err := loadContacts(ctx, q, d, ids)
 	if err != nil {
 		return nil, err
+	}
+	// Carried over, fits need no profiles, unless stage rules read them.
+	profiles := carry == nil || !carry.fit || a.stagesReadProfile
+	var accts map[int64]*accountFacts
+	if profiles {
+		if accts, err = accounts.load(ctx, q, d, accIDs); err != nil {
+			return nil, err
+		}
+	}
+	var fresh map[int64]*contactScore // scored from their own events
+	if carry != nil {
+		var strays []int64
+		for _, id := range ids {
+			if p := people[id]; p != nil && p.stored.version != carry.from && p.stored.version != a.version {
+				strays = append(strays, id)
+			}
+		}
+		scores, err := a.scoreContacts(ctx, q, d, strays, now, cause, nil)
+		if err != nil {
+			return nil, err
+		}
+		fresh = make(map[int64]*contactScore, len(scores))
+		for _, cs := range scores {
+			fresh[cs.id] = cs
+		}
 	}
 	out := make([]*contactScore, 0, len(people))
 	pace.resume()
@@ -875,16 +911,29 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 			pace.pace()
 		}
 		p := people[id]
-		if p == nil {
+		switch {
+		case p == nil:
 			continue // merged away meanwhile
-		}
-		if sum := sums.of(id); sum != nil {
-			p.cs.eng = sum.eng
-			for _, c := range sum.caps {
-				*p.cs.line(c.rule.Name) = c.line
+		case fresh[id] != nil:
+			out = append(out, fresh[id])
+			continue
+		case carry != nil && p.stored.version == a.version:
+			continue // ingest got to it first
+		case carry != nil:
+			carry.apply(a, p)
+		default:
+			if sum := sums.of(id); sum != nil {
+				p.cs.eng = sum.eng
+				for _, c := range sum.caps {
+					*p.cs.line(c.rule.Name) = c.line
+				}
 			}
 		}
-		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accts[p.accountID]), now, cause)
+		var prof *agreement.Profile // without one, settle keeps the fit it has
+		if profiles {
+			prof = profile(p.email, decodeObject([]byte(p.traits)), accts[p.accountID])
+		}
+		a.settle(p.cs, prof, now, cause)
 		// A new version often changes a few rules: most contacts come out as they
 		// were, and then only their version is written.
 		p.cs.unchanged = a.sameAsStored(p)
@@ -1025,7 +1074,7 @@ func (db *DB) resettle(ctx context.Context, tx *sql.Tx, a *active, job *rescoreJ
 	if len(moved) == 0 {
 		return scores, nil
 	}
-	fresh, err := a.scoreContacts(ctx, tx, db.dialect, moved, now, nil)
+	fresh, err := a.scoreContacts(ctx, tx, db.dialect, moved, now, "", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -653,7 +653,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	}
 	var out []*contactScore
 	if afresh := append(stale, again...); len(afresh) > 0 {
-		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, func(cs *contactScore) {
+		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, "", func(cs *contactScore) {
 			for _, st := range r.mergedStages[cs.id] {
 				cs.state = lifecycle.Further(a.agreement, cs.state, st)
 			}
@@ -779,6 +779,7 @@ type person struct {
 		fit, eng float64
 		grade    string
 		caps     string
+		version  int // the agreement version they were computed under
 	}
 }
 
@@ -871,19 +872,32 @@ func engagedSinceOf(ctx context.Context, q querier, d dialect, ids []int64) (map
 // loadPeople reads the stages and profiles of contacts, and their accounts, through
 // cache when one is given.
 func loadPeople(ctx context.Context, q querier, d dialect, ids []int64, cache *accountCache) (map[int64]*person, map[int64]*accountFacts, error) {
+	people, accIDs, err := loadContacts(ctx, q, d, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	accounts, err := cache.load(ctx, q, d, accIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return people, accounts, nil
+}
+
+// loadContacts reads the stages and profiles of contacts, and the ids of their accounts.
+func loadContacts(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*person, []int64, error) {
 	people := make(map[int64]*person, len(ids))
 	var accIDs []int64
 	for chunk := range slices.Chunk(ids, 5000) {
 		cond, arg := d.inIDs("id", 1, chunk)
 		rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage,
-			score_fit, score_eng, grade, score_caps, COALESCE(engaged_since, 0) FROM contacts WHERE `+cond, arg)
+			score_fit, score_eng, grade, score_caps, COALESCE(engaged_since, 0), scored_version FROM contacts WHERE `+cond, arg)
 		if err != nil {
 			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 		}
 		for rows.Next() {
 			p := &person{cs: &contactScore{}}
 			if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel,
-				&p.stored.fit, &p.stored.eng, &p.stored.grade, &p.stored.caps, &p.since); err != nil {
+				&p.stored.fit, &p.stored.eng, &p.stored.grade, &p.stored.caps, &p.since, &p.stored.version); err != nil {
 				rows.Close()
 				return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 			}
@@ -898,11 +912,7 @@ func loadPeople(ctx context.Context, q querier, d dialect, ids []int64, cache *a
 			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
 		}
 	}
-	accounts, err := cache.load(ctx, q, d, accIDs)
-	if err != nil {
-		return nil, nil, err
-	}
-	return people, accounts, nil
+	return people, accIDs, nil
 }
 
 // eventColumns are the columns of events that scoring reads, as scanEvent takes them;
@@ -936,8 +946,9 @@ func scanEvent(rows *sql.Rows) (*scoredEvent, error) {
 
 // scoreContacts scores contacts afresh from all their events and their profiles, read
 // through q. adjust, when not nil, may change each contact's loaded state before its
-// stage is evaluated.
-func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []int64, now time.Time, adjust func(*contactScore)) ([]*contactScore, error) {
+// stage is evaluated. Stage changes name cause, or the rule that made them when it is
+// empty.
+func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []int64, now time.Time, cause string, adjust func(*contactScore)) ([]*contactScore, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -976,7 +987,7 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 		if adjust != nil {
 			adjust(p.cs)
 		}
-		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, "")
+		a.settle(p.cs, profile(p.email, decodeObject([]byte(p.traits)), accounts[p.accountID]), now, cause)
 		out = append(out, p.cs)
 	}
 	return out, nil
