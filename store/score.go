@@ -336,7 +336,7 @@ func readAccounts(ctx context.Context, q querier, d dialect, ids []int64, each f
 
 // accountCache keeps the rows of the accounts a rescore's second phase has read.
 // Contacts are settled in id order and colleagues are spread over the whole store, so
-// every batch of 2,000 contacts asked for nearly as many accounts: a million account
+// each batch asked for nearly as many accounts as it had contacts: a million account
 // reads for the 100,000 accounts of the 1 M contact demo, a sixth of the phase's CPU. It
 // keeps the rows as text, a few hundred bytes an account: kept decoded, the demo's
 // accounts took a quarter of a gigabyte more memory. An account whose traits change
