@@ -484,7 +484,7 @@ stages:
 // rescore reads no events and arrives at the scores, grades and stages that a store
 // which had that version all along computed from the same events; a contact scored
 // under neither version is scored from its own events on the way. A version that
-// changes what a rule counts reads the events again.
+// changes what a rule counts reads the events again, and keeps the fits.
 func testRescoreCarriesScoresOver(t *testing.T, db *store.DB) {
 	const (
 		pricingPath = `properties.path startsWith "/pricing"`
@@ -574,5 +574,12 @@ func testRescoreCarriesScoresOver(t *testing.T, db *store.DB) {
 	}
 	if r.EventsTotal == 0 {
 		t.Errorf("a version that changes a rule's condition was rescored without reading events")
+	}
+	// The pages here are all "/pricing" itself: the same scores, fits carried over.
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		got, exp := mustContactByUserID(t, db, u), mustContactByUserID(t, want, u)
+		if *got.Score != *exp.Score || got.Grade != exp.Grade || got.Stage != exp.Stage {
+			t.Errorf("%s: read again %+v %s %s; want %+v %s %s", u, *got.Score, got.Grade, got.Stage, *exp.Score, exp.Grade, exp.Stage)
+		}
 	}
 }

@@ -7,56 +7,67 @@ import (
 	"tandem/agreement"
 )
 
-// carryOver is how a rescore brings contacts' stored engagement from the version they
-// were scored under to the new one without reading a single event. It applies when
-// the new version's engagement rules count the same events as the old one's: the same
-// rule names, each with the same `on`, `when` and cap, and the same half-life. Within
-// that the new version may change the points of capped rules, whose lines (stored with
-// each contact) hold what each gave, and drop capped rules; what it changes besides
-// engagement (fit, grades, stages, routing, SLAs) needs no events at all, and while the
-// fit rules stay as they were, the stored fits carry over as well. Agreements
-// are tuned by points and thresholds far more often than by what counts, and reading
-// the events is half of a rescore: 12 of the 27 s on the 1 M contact demo.
+// carryOver is what a rescore takes over from the scores stored under the version most
+// contacts were scored under, rather than computing it again.
+//
+// Engagement carries over when the new version's engagement rules count the same events
+// as the old one's: the same rule names, each with the same `on`, `when` and cap, and
+// the same half-life. Within that the new version may change the points of capped
+// rules, whose lines (stored with each contact) hold what each gave, and drop capped
+// rules; then the rescore reads no events at all. Agreements are tuned by points and
+// thresholds far more often than by what counts, and reading the events is half of a
+// rescore: 12 of the 27 s on the 1 M contact demo.
+//
+// Fit carries over when the fit rules are the same, whatever the engagement rules do:
+// then no profile or account is read, unless a stage rule reads them.
 type carryOver struct {
-	from  int                // the version the stored scores were computed under
-	fit   bool               // the fit rules are the same: so are the fits
-	scale map[string]float64 // new points over old, of capped rules whose points changed
-	drop  []string           // capped rules the new version no longer has
+	from   int                // the version the stored scores were computed under
+	events bool               // engagement is summed from the events: a rule counts other events
+	fit    bool               // the fit rules are the same: so are the fits
+	scale  map[string]float64 // new points over old, of capped rules whose points changed
+	drop   []string           // capped rules the new version no longer has
 }
 
-// carryOverOf compares two versions' engagement rules and reports whether scores
-// computed under from carry over to to, and how.
-func carryOverOf(from, to *agreement.Scoring) (*carryOver, bool) {
+// carryOverOf compares two versions' scoring and reports what carries over from the
+// first to the second.
+func carryOverOf(from, to *agreement.Scoring) *carryOver {
+	c := &carryOver{fit: sameFit(from.Fit, to.Fit)}
+	c.scale, c.drop, c.events = carriedLines(from, to)
+	return c
+}
+
+// carriedLines reports how engagement computed under from becomes to's, or that only
+// the events tell.
+func carriedLines(from, to *agreement.Scoring) (scale map[string]float64, drop []string, events bool) {
 	if from.HalfLife != to.HalfLife {
-		return nil, false
+		return nil, nil, true
 	}
 	old := make(map[string]*agreement.EngagementRule, len(from.Engagement))
 	for _, r := range from.Engagement {
 		old[r.Name] = r
 	}
-	c := &carryOver{scale: map[string]float64{}}
+	scale = map[string]float64{}
 	for _, r := range to.Engagement {
 		o := old[r.Name]
 		if o == nil || o.Type != r.Type || o.Event != r.Event || o.Cap != r.Cap || source(o.When) != source(r.When) {
-			return nil, false // it counts other events: only they tell
+			return nil, nil, true // it counts other events
 		}
 		delete(old, r.Name)
 		if o.Points == r.Points {
 			continue
 		}
 		if r.Cap.Times == 0 || o.Points == 0 {
-			return nil, false // no line holds what it gave
+			return nil, nil, true // no line holds what it gave
 		}
-		c.scale[r.Name] = r.Points / o.Points
+		scale[r.Name] = r.Points / o.Points
 	}
-	c.fit = sameFit(from.Fit, to.Fit)
 	for name, o := range old {
 		if o.Cap.Times == 0 {
-			return nil, false
+			return nil, nil, true
 		}
-		c.drop = append(c.drop, name)
+		drop = append(drop, name)
 	}
-	return c, true
+	return scale, drop, false
 }
 
 // sameFit reports whether two lists of fit rules give every profile the same fit.
@@ -83,11 +94,11 @@ func source(e *agreement.Expr) string {
 	return e.Source
 }
 
-// planCarryOver returns how the active version's rescore carries scores over from the
-// version most contacts were scored under, or nil when it has to read the events.
-// Contacts scored under neither that version nor the active one (say, a rescore before
-// was cancelled half way) are scored from their own events, one by one, which pays
-// only while they are few.
+// planCarryOver returns what the active version's rescore carries over from the version
+// most contacts were scored under, or nil when nothing does. Without events to read,
+// contacts scored under neither that version nor the active one (say, a rescore before
+// was cancelled half way) are scored from their own events, one by one, which pays only
+// while they are few; past maxStrays the rescore reads all events.
 func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT scored_version, COUNT(*) FROM contacts GROUP BY scored_version`)
 	if err != nil {
@@ -111,15 +122,18 @@ func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
 	}
-	if from == 0 || total-most-current > max(maxStrays, total/100) {
+	if from == 0 {
 		return nil, nil
 	}
 	m, err := db.modelOf(ctx, int(from), a)
 	if err != nil {
 		return nil, err
 	}
-	c, ok := carryOverOf(m.Scoring, a.model.Scoring)
-	if !ok {
+	c := carryOverOf(m.Scoring, a.model.Scoring)
+	if total-most-current > max(maxStrays, total/100) {
+		c.events = true
+	}
+	if c.events && !c.fit {
 		return nil, nil
 	}
 	c.from = int(from)
@@ -131,14 +145,11 @@ func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) 
 // of the store.
 const maxStrays = 100
 
-// apply turns the stored score of p, computed under c.from, into its engagement and
-// lines under a.
+// apply turns the stored engagement of p, computed under c.from, and its lines into
+// a's.
 func (c *carryOver) apply(a *active, p *person) {
 	cs := p.cs
 	cs.eng = p.stored.eng
-	if c.fit {
-		cs.fit = p.stored.fit
-	}
 	a.decodeCaps(cs, p.stored.caps)
 	for name, f := range c.scale {
 		if l := cs.lines[name]; l != nil {

@@ -300,7 +300,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		return err
 	}
 	sums := &eventSums{}
-	if carry == nil {
+	if carry == nil || carry.events {
 		sums, err = db.sumEvents(ctx, job, a, progress)
 	} else {
 		job.sumsAt = micros(db.Now())
@@ -880,26 +880,28 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 // stages those give.
 func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, carry *carryOver, accounts *accountCache,
 	now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
-	people, accIDs, err := loadContacts(ctx, q, d, ids)
+	people, _, err := loadContacts(ctx, q, d, ids)
 	if err != nil {
 		return nil, err
 	}
-	// Carried over, fits need no profiles, unless stage rules read them.
-	profiles := carry == nil || !carry.fit || a.stagesReadProfile
-	var accts map[int64]*accountFacts
-	if profiles {
-		if accts, err = accounts.load(ctx, q, d, accIDs); err != nil {
-			return nil, err
+	var (
+		fresh  map[int64]*contactScore // scored from their own events
+		strays []int64
+		accIDs []int64
+	)
+	carried := func(p *person) bool { return carry != nil && p.stored.version == carry.from }
+	// A contact whose fit carries over needs no profile, unless stage rules read one.
+	profiled := func(p *person) bool { return !carried(p) || !carry.fit || a.stagesReadProfile }
+	for _, id := range ids {
+		switch p := people[id]; {
+		case p == nil || p.stored.version == a.version:
+		case carry != nil && !carry.events && !carried(p):
+			strays = append(strays, id)
+		case profiled(p) && p.accountID != 0:
+			accIDs = append(accIDs, p.accountID)
 		}
 	}
-	var fresh map[int64]*contactScore // scored from their own events
-	if carry != nil {
-		var strays []int64
-		for _, id := range ids {
-			if p := people[id]; p != nil && p.stored.version != carry.from && p.stored.version != a.version {
-				strays = append(strays, id)
-			}
-		}
+	if len(strays) > 0 {
 		scores, err := a.scoreContacts(ctx, q, d, strays, now, cause, nil)
 		if err != nil {
 			return nil, err
@@ -908,6 +910,10 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 		for _, cs := range scores {
 			fresh[cs.id] = cs
 		}
+	}
+	accts, err := accounts.load(ctx, q, d, accIDs)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*contactScore, 0, len(people))
 	pace.resume()
@@ -919,12 +925,12 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 		switch {
 		case p == nil:
 			continue // merged away meanwhile
+		case p.stored.version == a.version:
+			continue // ingest got to it first
 		case fresh[id] != nil:
 			out = append(out, fresh[id])
 			continue
-		case carry != nil && p.stored.version == a.version:
-			continue // ingest got to it first
-		case carry != nil:
+		case carry != nil && !carry.events:
 			carry.apply(a, p)
 		default:
 			if sum := sums.of(id); sum != nil {
@@ -935,8 +941,11 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 			}
 		}
 		var prof *agreement.Profile // without one, settle keeps the fit it has
-		if profiles {
+		if profiled(p) {
 			prof = profile(p.email, decodeObject([]byte(p.traits)), accts[p.accountID])
+		}
+		if carried(p) && carry.fit {
+			p.cs.fit = p.stored.fit
 		}
 		a.settle(p.cs, prof, now, cause)
 		// A new version often changes a few rules: most contacts come out as they
