@@ -97,8 +97,11 @@ func source(e *agreement.Expr) string {
 // planCarryOver returns what the active version's rescore carries over from the version
 // most contacts were scored under, or nil when nothing does. Without events to read,
 // contacts scored under neither that version nor the active one (say, a rescore before
-// was cancelled half way) are scored from their own events, one by one, which pays only
-// while they are few; past maxStrays the rescore reads all events.
+// was cancelled half way) are scored from their own events, a batch's strays with one
+// query through the contact index, which pays only while they are few; past maxStrays
+// the rescore reads all events. A rescore started again by hand (POST
+// /api/v1/agreement/rescore, `tandem rescore`) once every contact is scored under the
+// active version carries nothing over: it marks them all unscored first.
 func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT scored_version, COUNT(*) FROM contacts GROUP BY scored_version`)
 	if err != nil {
@@ -125,12 +128,23 @@ func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) 
 	if from == 0 {
 		return nil, nil
 	}
-	m, err := db.modelOf(ctx, int(from), a)
-	if err != nil {
-		return nil, err
+	var (
+		doc    string
+		anchor int64
+	)
+	if err := db.read.QueryRowContext(ctx, `SELECT document, anchor_at FROM agreements WHERE version = $1`, from).Scan(&doc, &anchor); err != nil {
+		return nil, fmt.Errorf("rescore: agreement version %d: %w", from, err)
 	}
-	c := carryOverOf(m.Scoring, a.model.Scoring)
-	if total-most-current > max(maxStrays, total/100) {
+	old, err := agreement.Parse([]byte(doc))
+	if err != nil {
+		return nil, nil // a newer binary may be stricter: the events tell
+	}
+	c := carryOverOf(&old.Scoring, a.model.Scoring)
+	// Stored sums sit on the anchor of the version they were computed under, which
+	// moves only while it is active. The new version starts from it, but if its
+	// rescore failed and its own sums were rebased since, the old ones are on another
+	// scale, and reading the events puts them right.
+	if anchor != a.anchor || total-most-current > max(maxStrays, total/100) {
 		c.events = true
 	}
 	if c.events && !c.fit {
@@ -141,8 +155,8 @@ func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) 
 }
 
 // maxStrays is how many contacts scored under neither version a rescore scores from
-// their own events rather than reading all events, when that is more than a hundredth
-// of the store.
+// their own events rather than reading all events, or a hundredth of the store if that
+// is more.
 const maxStrays = 100
 
 // apply turns the stored engagement of p, computed under c.from, and its lines into

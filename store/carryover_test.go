@@ -1,11 +1,14 @@
 package store
 
 import (
+	"crypto/rand"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"tandem"
 	"tandem/agreement"
 )
 
@@ -71,5 +74,150 @@ stages:
 				t.Errorf("scale %v, drop %v; want %v, %v", c.scale, c.drop, tt.scale, tt.drop)
 			}
 		})
+	}
+}
+
+// carryTerms is an agreement for the tests below, with its half-life, demo points, MQL
+// bound and any further engagement rules filled in.
+const carryTerms = `name: t
+timezone: UTC
+scoring:
+  engagement:
+    half_life: HALF
+    rules:
+      - { name: demo, on: 'track:Demo Requested', points: DEMO, cap: { times: 1, per: 1d } }
+      - { name: pages, on: page, points: 10 }
+EXTRA
+FIT
+stages:
+  - { key: lead, meaning: a }
+  - { key: mql, meaning: b, enter_when: 'score.engagement >= 500' }
+`
+
+func carryDoc(half, demo, extra, fit string) string {
+	return strings.NewReplacer("HALF", half, "DEMO", demo, "EXTRA", extra, "FIT", fit).Replace(carryTerms)
+}
+
+func carryActivate(t *testing.T, db *DB, doc string) int {
+	t.Helper()
+	by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
+	p, err := db.ProposeAgreement(t.Context(), []byte(doc), "", by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
+		t.Fatal(err)
+	}
+	return p.Version
+}
+
+func carryMessage(src int64, typ, user, event string, at time.Time) *tandem.Message {
+	return &tandem.Message{SourceID: src, MessageID: rand.Text(), UserID: user, Type: typ, Event: event,
+		Timestamp: at, ReceivedAt: at, Properties: []byte(`{}`), Context: []byte(`{}`)}
+}
+
+func carryScore(t *testing.T, db *DB, user string) (tandem.Score, *tandem.Rescore) {
+	t.Helper()
+	r, err := db.Rescore(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("Rescore: %v", err)
+	}
+	var id int64
+	if err := db.read.QueryRowContext(t.Context(), `SELECT contact_id FROM identities WHERE kind = 'user' AND value = $1`, user).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Contact(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *c.Score, r
+}
+
+// TestCarryOverTwice drops a capped rule after its points changed: the second carry-over
+// takes out the line as the first rescaled it.
+func TestCarryOverTwice(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	carryActivate(t, db, carryDoc("14d", "40", "", ""))
+	if _, err := db.Ingest(t.Context(), []*tandem.Message{
+		carryMessage(src.ID, tandem.TypeTrack, "u1", "Demo Requested", now.Add(-time.Hour)),
+		carryMessage(src.ID, tandem.TypePage, "u1", "", now.Add(-time.Hour)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Minute) // else every contact's stage_at is the rescore's start
+	db.Now = func() time.Time { return later }
+	carryActivate(t, db, carryDoc("14d", "30", "", ""))
+	if s, r := carryScore(t, db, "u1"); r.EventsTotal != 0 || s.Engagement != 39.92 {
+		t.Fatalf("demo at 30: engagement %v (%d events read), want 39.92 with none read", s.Engagement, r.EventsTotal)
+	}
+	noDemo := strings.Replace(carryDoc("14d", "30", "", ""), "      - { name: demo, on: 'track:Demo Requested', points: 30, cap: { times: 1, per: 1d } }\n", "", 1)
+	carryActivate(t, db, noDemo)
+	if s, r := carryScore(t, db, "u1"); r.EventsTotal != 0 || s.Engagement != 9.98 {
+		t.Errorf("demo dropped: engagement %v (%d events read), want 9.98 with none read", s.Engagement, r.EventsTotal)
+	}
+}
+
+// TestCarryOverNewFit changes only a fit rule: engagement carries over, and the fit is
+// computed from the profile.
+func TestCarryOverNewFit(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	fit := func(points string) string {
+		return carryDoc("14d", "40", "", "  fit:\n    rules:\n      - { name: vp, when: 'traits.title == \"VP\"', points: "+points+" }")
+	}
+	carryActivate(t, db, fit("20"))
+	id := carryMessage(src.ID, tandem.TypeIdentify, "u1", "", now)
+	id.Traits = map[string]any{"title": "VP"}
+	if _, err := db.Ingest(t.Context(), []*tandem.Message{id, carryMessage(src.ID, tandem.TypePage, "u1", "", now)}); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Minute)
+	db.Now = func() time.Time { return later }
+	carryActivate(t, db, fit("25"))
+	if s, r := carryScore(t, db, "u1"); r.EventsTotal != 0 || s.Fit != 25 || s.Engagement != 10 {
+		t.Errorf("score %+v (%d events read), want fit 25 and engagement 10 with none read", s, r.EventsTotal)
+	}
+}
+
+// TestCarryOverAfterRebase has the rescore of a version fail, the version's sums rebased
+// 300 half-lives later, and the rescore started again: the contacts still under the
+// version before are on the old anchor, so the events are read.
+func TestCarryOverAfterRebase(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	carryActivate(t, db, carryDoc("1h", "40", "", ""))
+	if _, err := db.Ingest(t.Context(), []*tandem.Message{carryMessage(src.ID, tandem.TypePage, "u1", "", now)}); err != nil {
+		t.Fatal(err)
+	}
+	carryActivate(t, db, strings.Replace(carryDoc("1h", "40", "", ""), ">= 500", ">= 400", 1))
+	if _, err := db.write.ExecContext(t.Context(), `UPDATE rescores SET state = 'failed' WHERE state = 'running'`); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(300 * time.Hour)
+	db.Now = func() time.Time { return later }
+	if _, err := db.Decay(t.Context()); err != nil { // rebases: no rescore runs
+		t.Fatal(err)
+	}
+	if s, _ := carryScore(t, db, "u1"); s.Engagement != 0 {
+		t.Errorf("engagement %v after 300 half-lives, want 0", s.Engagement)
+	}
+}
+
+// TestCarryOverFromUnreadableVersion rescores when the version most contacts were scored
+// under no longer parses (a newer binary may be stricter): the events are read.
+func TestCarryOverFromUnreadableVersion(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	v1 := carryActivate(t, db, carryDoc("14d", "40", "", ""))
+	if _, err := db.Ingest(t.Context(), []*tandem.Message{carryMessage(src.ID, tandem.TypePage, "u1", "", now)}); err != nil {
+		t.Fatal(err)
+	}
+	carryActivate(t, db, carryDoc("14d", "30", "", ""))
+	if _, err := db.write.ExecContext(t.Context(), `UPDATE agreements SET document = 'name: [' WHERE version = $1`, v1); err != nil {
+		t.Fatal(err)
+	}
+	if s, r := carryScore(t, db, "u1"); s.Engagement != 10 || r.State != "done" || r.EventsTotal == 0 {
+		t.Errorf("engagement %v, rescore %+v; want 10, done, from the events", s.Engagement, r)
 	}
 }

@@ -31,13 +31,17 @@ import (
 // between the rescore reading a contact and writing it.
 
 const (
-	// rescoreBatch is how many contacts a rescore settles and writes at a time. Ingest
-	// does not wait for a batch: the writer commits every rescorePiece contacts while
-	// another writer waits. Alone, a batch is one transaction, and larger ones write
-	// each page of the contacts' indexes fewer times: batches of 10,000 took a rescore
-	// of 1 M contacts that reads no events from 17.4 s to 15.8 s (medians).
-	rescoreBatch = 10000
-	rescoreLease = 30 * time.Second
+	// rescoreBatch is how many contacts a rescore settles and writes at a time on
+	// SQLite. Ingest does not wait for a batch there: the writer commits every
+	// rescorePiece contacts while another writer waits. Alone, a batch is one
+	// transaction, and larger ones write each page of the contacts' indexes fewer
+	// times: batches of 10,000 took a rescore of 1 M contacts that reads no events from
+	// 17.4 s to 15.8 s (medians). On PostgreSQL no writer is seen waiting (other nodes
+	// wait for the ingest lock), a batch is split only while this process ingests
+	// busily, and so it stays at 2,000, which holds ingest a fifth as long.
+	rescoreBatch       = 10000
+	rescoreBatchShared = 2000
+	rescoreLease       = 30 * time.Second
 	// rescoreNoteEvery is how often the first phase records its progress. Each record
 	// is a commit, and on SQLite readers slow down after every commit they see (the
 	// first phase read 30 % slower writing once a second).
@@ -179,8 +183,9 @@ type rescoreJob struct {
 	anchor int64      // the engagement anchor the job scores against
 	mu     sync.Mutex // guards noted
 	noted  time.Time  // when the first phase's progress was last written
-	// sumsAt is when the first phase began reading, in Unix microseconds: a contact
-	// whose stage a sales action moved since has sums that may not hold any more.
+	// sumsAt is when the first phase began reading (or, when nothing is read, when the
+	// rescore began), in Unix microseconds: a contact whose stage a sales action moved
+	// since has sums that may not hold any more.
 	sumsAt int64
 }
 
@@ -268,7 +273,8 @@ type batch struct {
 // count done of the total in that phase.
 type Progress func(phase string, done, total int64)
 
-// runRescore rescores every contact in two phases.
+// runRescore rescores every contact in two phases, the first of which is skipped when
+// the stored engagement carries over (see carryOver).
 //
 // The first reads every event once, in the order they are stored, and adds up each
 // contact's engagement and capped rules' state in memory: one sequential pass, where
@@ -281,7 +287,8 @@ type Progress func(phase string, done, total int64)
 // The second phase writes contacts in batches by id: one goroutine per core reads
 // profiles and settles grades and stages while the caller's goroutine writes the
 // batches in order, so the cursor it commits with each is where a resumed rescore
-// picks up. A resumed rescore reads the events again, keeping only contacts after it.
+// picks up. A resumed rescore plans again, and if it reads the events, keeps only the
+// contacts after it.
 func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress) error {
 	a, err := db.activeIn(ctx, db.read)
 	if err != nil {
@@ -317,11 +324,15 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		accounts = newAccountCache(rescoreAccounts)
 		wg       sync.WaitGroup
 	)
+	size := rescoreBatch
+	if db.writing == nil {
+		size = rescoreBatchShared
+	}
 	go func() {
 		defer close(todo)
 		cursor := job.cursor
 		for seq := 0; ctx.Err() == nil; seq++ {
-			ids, err := contactIDsAfter(ctx, db.read, cursor, rescoreBatch)
+			ids, err := contactIDsAfter(ctx, db.read, cursor, size)
 			if err == nil && len(ids) == 0 {
 				return
 			}
