@@ -98,19 +98,6 @@ func carryDoc(half, demo, extra, fit string) string {
 	return strings.NewReplacer("HALF", half, "DEMO", demo, "EXTRA", extra, "FIT", fit).Replace(carryTerms)
 }
 
-func carryActivate(t *testing.T, db *DB, doc string) int {
-	t.Helper()
-	by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
-	p, err := db.ProposeAgreement(t.Context(), []byte(doc), "", by)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
-		t.Fatal(err)
-	}
-	return p.Version
-}
-
 func carryMessage(src int64, typ, user, event string, at time.Time) *tandem.Message {
 	return &tandem.Message{SourceID: src, MessageID: rand.Text(), UserID: user, Type: typ, Event: event,
 		Timestamp: at, ReceivedAt: at, Properties: []byte(`{}`), Context: []byte(`{}`)}
@@ -138,7 +125,7 @@ func carryScore(t *testing.T, db *DB, user string) (tandem.Score, *tandem.Rescor
 func TestCarryOverTwice(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	db, src := rescoreStore(t, now)
-	carryActivate(t, db, carryDoc("14d", "40", "", ""))
+	activate(t, db, carryDoc("14d", "40", "", ""))
 	if _, err := db.Ingest(t.Context(), []*tandem.Message{
 		carryMessage(src.ID, tandem.TypeTrack, "u1", "Demo Requested", now.Add(-time.Hour)),
 		carryMessage(src.ID, tandem.TypePage, "u1", "", now.Add(-time.Hour)),
@@ -147,12 +134,12 @@ func TestCarryOverTwice(t *testing.T) {
 	}
 	later := now.Add(time.Minute) // else every contact's stage_at is the rescore's start
 	db.Now = func() time.Time { return later }
-	carryActivate(t, db, carryDoc("14d", "30", "", ""))
+	activate(t, db, carryDoc("14d", "30", "", ""))
 	if s, r := carryScore(t, db, "u1"); r.EventsTotal != 0 || s.Engagement != 39.92 {
 		t.Fatalf("demo at 30: engagement %v (%d events read), want 39.92 with none read", s.Engagement, r.EventsTotal)
 	}
 	noDemo := strings.Replace(carryDoc("14d", "30", "", ""), "      - { name: demo, on: 'track:Demo Requested', points: 30, cap: { times: 1, per: 1d } }\n", "", 1)
-	carryActivate(t, db, noDemo)
+	activate(t, db, noDemo)
 	if s, r := carryScore(t, db, "u1"); r.EventsTotal != 0 || s.Engagement != 9.98 {
 		t.Errorf("demo dropped: engagement %v (%d events read), want 9.98 with none read", s.Engagement, r.EventsTotal)
 	}
@@ -166,7 +153,7 @@ func TestCarryOverNewFit(t *testing.T) {
 	fit := func(points string) string {
 		return carryDoc("14d", "40", "", "  fit:\n    rules:\n      - { name: vp, when: 'traits.title == \"VP\"', points: "+points+" }")
 	}
-	carryActivate(t, db, fit("20"))
+	activate(t, db, fit("20"))
 	id := carryMessage(src.ID, tandem.TypeIdentify, "u1", "", now)
 	id.Traits = map[string]any{"title": "VP"}
 	if _, err := db.Ingest(t.Context(), []*tandem.Message{id, carryMessage(src.ID, tandem.TypePage, "u1", "", now)}); err != nil {
@@ -174,7 +161,7 @@ func TestCarryOverNewFit(t *testing.T) {
 	}
 	later := now.Add(time.Minute)
 	db.Now = func() time.Time { return later }
-	carryActivate(t, db, fit("25"))
+	activate(t, db, fit("25"))
 	if s, r := carryScore(t, db, "u1"); r.EventsTotal != 0 || s.Fit != 25 || s.Engagement != 10 {
 		t.Errorf("score %+v (%d events read), want fit 25 and engagement 10 with none read", s, r.EventsTotal)
 	}
@@ -186,11 +173,11 @@ func TestCarryOverNewFit(t *testing.T) {
 func TestCarryOverAfterRebase(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	db, src := rescoreStore(t, now)
-	carryActivate(t, db, carryDoc("1h", "40", "", ""))
+	activate(t, db, carryDoc("1h", "40", "", ""))
 	if _, err := db.Ingest(t.Context(), []*tandem.Message{carryMessage(src.ID, tandem.TypePage, "u1", "", now)}); err != nil {
 		t.Fatal(err)
 	}
-	carryActivate(t, db, strings.Replace(carryDoc("1h", "40", "", ""), ">= 500", ">= 400", 1))
+	activate(t, db, strings.Replace(carryDoc("1h", "40", "", ""), ">= 500", ">= 400", 1))
 	if _, err := db.write.ExecContext(t.Context(), `UPDATE rescores SET state = 'failed' WHERE state = 'running'`); err != nil {
 		t.Fatal(err)
 	}
@@ -209,11 +196,11 @@ func TestCarryOverAfterRebase(t *testing.T) {
 func TestCarryOverFromUnreadableVersion(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	db, src := rescoreStore(t, now)
-	v1 := carryActivate(t, db, carryDoc("14d", "40", "", ""))
+	v1 := activate(t, db, carryDoc("14d", "40", "", ""))
 	if _, err := db.Ingest(t.Context(), []*tandem.Message{carryMessage(src.ID, tandem.TypePage, "u1", "", now)}); err != nil {
 		t.Fatal(err)
 	}
-	carryActivate(t, db, carryDoc("14d", "30", "", ""))
+	activate(t, db, carryDoc("14d", "30", "", ""))
 	if _, err := db.write.ExecContext(t.Context(), `UPDATE agreements SET document = 'name: [' WHERE version = $1`, v1); err != nil {
 		t.Fatal(err)
 	}

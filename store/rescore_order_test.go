@@ -32,14 +32,7 @@ stages:
   - { key: lead, meaning: a }
   - { key: mql, meaning: b, enter_when: 'score.engagement >= 100' }
 `
-	by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
-	p, err := db.ProposeAgreement(t.Context(), []byte(doc), "", by)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
-		t.Fatal(err)
-	}
+	activate(t, db, doc)
 	// Events sent late: timestamps out of order, so order decides what the cap lets in.
 	offsets := []int{0, -30, -25, 5, -50, 10, -20, 15, 20, -60, 25, 30, -70, 35}
 	users := []string{"u1", "u2", "u3"}
@@ -95,14 +88,7 @@ func TestRescoreWithManyNamedRules(t *testing.T) {
 			}
 			doc.WriteString("      - { name: docs, on: 'page:Docs', points: 7 }\n")
 			doc.WriteString("stages:\n  - { key: lead, meaning: a }\n  - { key: mql, meaning: b, enter_when: 'score.engagement >= 1000' }\n")
-			by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
-			p, err := db.ProposeAgreement(t.Context(), []byte(doc.String()), "", by)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
-				t.Fatal(err)
-			}
+			activate(t, db, doc.String())
 			var msgs []*tandem.Message
 			for i, ev := range []string{"E0", "E2", fmt.Sprintf("E%d", rules-1), "Unscored", "", "E2"} {
 				m := &tandem.Message{SourceID: src.ID, MessageID: rand.Text(), UserID: fmt.Sprintf("u%d", i%2), Type: tandem.TypeTrack, Event: ev,
@@ -156,4 +142,18 @@ func rescoreStore(t *testing.T, now time.Time) (*DB, *tandem.Source) {
 		t.Fatal(err)
 	}
 	return db, src
+}
+
+// activate proposes doc as an admin and activates it, and returns its version.
+func activate(t *testing.T, db *DB, doc string) int {
+	t.Helper()
+	by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
+	p, err := db.ProposeAgreement(t.Context(), []byte(doc), "", by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
+		t.Fatal(err)
+	}
+	return p.Version
 }
