@@ -208,3 +208,39 @@ func TestCarryOverFromUnreadableVersion(t *testing.T) {
 		t.Errorf("engagement %v, rescore %+v; want 10, done, from the events", s.Engagement, r)
 	}
 }
+
+// TestCarryOverKeepsArrivalOrder joins a visitor's demo request of ten days ago to a
+// contact after the contact's own of an hour ago, under a cap of one a day, and checks
+// that carrying the score over and reading the events agree: ingest scores the contact
+// from its events in the order they arrived.
+func TestCarryOverKeepsArrivalOrder(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	activate(t, db, carryDoc("14d", "40", "", ""))
+	visitor := carryMessage(src.ID, tandem.TypeTrack, "", "Demo Requested", now.Add(-10*24*time.Hour))
+	visitor.AnonymousID = "anon-1"
+	join := carryMessage(src.ID, tandem.TypeIdentify, "u1", "", now)
+	join.AnonymousID = "anon-1"
+	for _, m := range []*tandem.Message{
+		visitor,
+		carryMessage(src.ID, tandem.TypeIdentify, "u1", "", now.Add(-20*24*time.Hour)),
+		carryMessage(src.ID, tandem.TypeTrack, "u1", "Demo Requested", now.Add(-time.Hour)),
+		join,
+	} {
+		if _, err := db.Ingest(t.Context(), []*tandem.Message{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := now.Add(time.Minute)
+	db.Now = func() time.Time { return later }
+	activate(t, db, carryDoc("14d", "30", "", ""))
+	carried, r := carryScore(t, db, "u1")
+	if r.EventsTotal != 0 {
+		t.Fatalf("%d events read, want none", r.EventsTotal)
+	}
+	// The same scoring and a rule that matches nothing: the events are read.
+	activate(t, db, carryDoc("14d", "30", "      - { name: none, on: 'track:Nothing', points: 1 }", ""))
+	if read, r := carryScore(t, db, "u1"); r.EventsTotal == 0 || read != carried {
+		t.Errorf("carried over %+v, read from %d events %+v", carried, r.EventsTotal, read)
+	}
+}

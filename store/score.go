@@ -550,9 +550,12 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	// A visitor's earlier events come first, in the order they arrived; then this
 	// transaction's.
 	slices.SortFunc(r.linked, func(x, y *scoredEvent) int { return cmp.Compare(x.id, y.id) })
+	linked := map[int64]bool{}
 	for _, e := range r.linked {
-		w := get(r.resolve(e.contactID))
+		id := r.resolve(e.contactID)
+		w := get(id)
 		w.evs = append(w.evs, e)
+		linked[id] = true
 	}
 	for i := range rows {
 		row := &rows[i]
@@ -646,6 +649,12 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 			// move names the rule, since this event may be what moved it.
 			stale = append(stale, id)
 		case merged[id]:
+			again = append(again, id)
+		case linked[id] && !created[id] && len(a.capped) > 0:
+			// A visitor's earlier events joined a known contact: a capped rule's window
+			// depends on the order events arrived in, and the contact's own came after
+			// them, so it is scored from all its events in that order, as a rescore
+			// that reads the events would score it.
 			again = append(again, id)
 		default:
 			inc = append(inc, id)
