@@ -143,6 +143,14 @@ func TestCarryOverTwice(t *testing.T) {
 	if s, r := carryScore(t, db, "u1"); r.EventsTotal != 0 || s.Engagement != 9.98 {
 		t.Errorf("demo dropped: engagement %v (%d events read), want 9.98 with none read", s.Engagement, r.EventsTotal)
 	}
+	var lines string
+	if err := db.read.QueryRowContext(t.Context(), `SELECT score_caps FROM contacts c JOIN identities i ON i.contact_id = c.id
+		WHERE i.kind = 'user' AND i.value = 'u1'`).Scan(&lines); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(lines, "demo") {
+		t.Errorf("the dropped rule's line is still stored: %s", lines)
+	}
 }
 
 // TestCarryOverNewFit changes only a fit rule: engagement carries over, and the fit is
