@@ -344,7 +344,7 @@ func (db *DB) Touches(ctx context.Context, id int64) ([]*tandem.Touch, error) {
 
 // leadOf loads what notifications say of a contact.
 func (db *DB) leadOf(ctx context.Context, tx *sql.Tx, act *active, contactID int64, now time.Time) (*lead, error) {
-	people, accounts, err := loadPeople(ctx, tx, db.dialect, []int64{contactID}, nil)
+	people, accounts, err := loadPeople(ctx, tx, db.dialect, []int64{contactID})
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (db *DB) ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem
 	if err != nil {
 		return nil, err
 	}
-	people, accounts, err := loadPeople(ctx, db.read, db.dialect, ids, nil)
+	people, accounts, err := loadPeople(ctx, db.read, db.dialect, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func (db *DB) handOff(ctx context.Context, tx *sql.Tx, a *active, scores []*cont
 	for _, cs := range scores {
 		byID[cs.id] = cs
 	}
-	people, accounts, err := loadPeople(ctx, tx, db.dialect, ids, nil)
+	people, accounts, err := loadPeople(ctx, tx, db.dialect, ids)
 	if err != nil {
 		return err
 	}

@@ -891,7 +891,7 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 // stages those give.
 func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, carry *carryOver, accounts *accountCache,
 	now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
-	people, _, err := loadContacts(ctx, q, d, ids)
+	people, err := loadContacts(ctx, q, d, ids)
 	if err != nil {
 		return nil, err
 	}

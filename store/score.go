@@ -353,11 +353,8 @@ func newAccountCache(max int) *accountCache {
 	return &accountCache{m: map[int64]*accountRow{}, max: max}
 }
 
-// load returns the accounts of ids; a nil cache reads them all.
+// load returns the accounts of ids.
 func (c *accountCache) load(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*accountFacts, error) {
-	if c == nil {
-		return loadAccounts(ctx, q, d, ids)
-	}
 	rows := make(map[int64]*accountRow, len(ids))
 	var missing []int64
 	c.mu.Lock()
@@ -550,11 +547,14 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	// A visitor's earlier events come first, in the order they arrived; then this
 	// transaction's.
 	slices.SortFunc(r.linked, func(x, y *scoredEvent) int { return cmp.Compare(x.id, y.id) })
-	linked := map[int64]bool{}
+	var linked map[int64]bool // the contacts they joined
 	for _, e := range r.linked {
 		id := r.resolve(e.contactID)
 		w := get(id)
 		w.evs = append(w.evs, e)
+		if linked == nil {
+			linked = map[int64]bool{}
+		}
 		linked[id] = true
 	}
 	for i := range rows {
@@ -878,50 +878,51 @@ func engagedSinceOf(ctx context.Context, q querier, d dialect, ids []int64) (map
 	return out, nil
 }
 
-// loadPeople reads the stages and profiles of contacts, and their accounts, through
-// cache when one is given.
-func loadPeople(ctx context.Context, q querier, d dialect, ids []int64, cache *accountCache) (map[int64]*person, map[int64]*accountFacts, error) {
-	people, accIDs, err := loadContacts(ctx, q, d, ids)
+// loadPeople reads the stages and profiles of contacts, and their accounts.
+func loadPeople(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*person, map[int64]*accountFacts, error) {
+	people, err := loadContacts(ctx, q, d, ids)
 	if err != nil {
 		return nil, nil, err
 	}
-	accounts, err := cache.load(ctx, q, d, accIDs)
+	var accIDs []int64
+	for _, p := range people {
+		if p.accountID != 0 {
+			accIDs = append(accIDs, p.accountID)
+		}
+	}
+	accounts, err := loadAccounts(ctx, q, d, accIDs)
 	if err != nil {
 		return nil, nil, err
 	}
 	return people, accounts, nil
 }
 
-// loadContacts reads the stages and profiles of contacts, and the ids of their accounts.
-func loadContacts(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*person, []int64, error) {
+// loadContacts reads the stages and profiles of contacts.
+func loadContacts(ctx context.Context, q querier, d dialect, ids []int64) (map[int64]*person, error) {
 	people := make(map[int64]*person, len(ids))
-	var accIDs []int64
 	for chunk := range slices.Chunk(ids, 5000) {
 		cond, arg := d.inIDs("id", 1, chunk)
 		rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(email, ''), traits, COALESCE(account_id, 0), stage, funnel_stage,
 			score_fit, score_eng, grade, score_caps, COALESCE(engaged_since, 0), scored_version FROM contacts WHERE `+cond, arg)
 		if err != nil {
-			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
+			return nil, fmt.Errorf("rescore contacts: %w", err)
 		}
 		for rows.Next() {
 			p := &person{cs: &contactScore{}}
 			if err := rows.Scan(&p.cs.id, &p.email, &p.traits, &p.accountID, &p.cs.state.Stage, &p.cs.state.Funnel,
 				&p.stored.fit, &p.stored.eng, &p.stored.grade, &p.stored.caps, &p.since, &p.stored.version); err != nil {
 				rows.Close()
-				return nil, nil, fmt.Errorf("rescore contacts: %w", err)
+				return nil, fmt.Errorf("rescore contacts: %w", err)
 			}
 			p.cs.stored = p.cs.state
 			people[p.cs.id] = p
-			if p.accountID != 0 {
-				accIDs = append(accIDs, p.accountID)
-			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("rescore contacts: %w", err)
+			return nil, fmt.Errorf("rescore contacts: %w", err)
 		}
 	}
-	return people, accIDs, nil
+	return people, nil
 }
 
 // eventColumns are the columns of events that scoring reads, as scanEvent takes them;
@@ -961,7 +962,7 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	people, accounts, err := loadPeople(ctx, q, d, ids, nil)
+	people, accounts, err := loadPeople(ctx, q, d, ids)
 	if err != nil {
 		return nil, err
 	}
