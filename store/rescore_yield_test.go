@@ -16,8 +16,7 @@ import (
 func TestRescoreStepsAsideForWaitingWriters(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	db, src := rescoreStore(t, now)
-	by := tandem.Actor{Name: "root", Role: tandem.RoleAdmin}
-	p, err := db.ProposeAgreement(t.Context(), []byte(`name: t
+	activate(t, db, `name: t
 timezone: UTC
 scoring:
   engagement:
@@ -27,13 +26,7 @@ scoring:
 stages:
   - { key: lead, meaning: a }
   - { key: mql, meaning: b, enter_when: 'score.engagement >= 30' }
-`), "", by)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ActivateAgreement(t.Context(), p.Version, by); err != nil {
-		t.Fatal(err)
-	}
+`)
 	const people = 4*rescorePiece + rescorePiece/2
 	var msgs []*tandem.Message
 	for i := range people {
