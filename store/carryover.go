@@ -16,7 +16,7 @@ import (
 // rules, whose lines (stored with each contact) hold what each gave, and drop capped
 // rules; then the rescore reads no events at all. Agreements are tuned by points and
 // thresholds far more often than by what counts, and reading the events is half of a
-// rescore: 12 of the 27 s on the 1 M contact demo.
+// rescore: 12 of the 30 s on the 1 M contact demo.
 //
 // Fit carries over when the fit rules are the same, whatever the engagement rules do:
 // then no profile or account is read, unless a stage rule reads them.
