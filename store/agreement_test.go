@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -568,6 +569,11 @@ func testRescoreCarriesScoresOver(t *testing.T, db *store.DB) {
 
 	// Pricing pages counted by another condition: only the events tell.
 	third := mustActivate(t, db, fmt.Sprintf(carryTerms, 30, `properties.path == "/pricing"`, 8, "", 50))
+	// Another minute on, past the stage changes of the last rescore, which would be
+	// scored afresh.
+	later = later.Add(time.Minute)
+	db.Now = func() time.Time { return later }
+	want.Now = db.Now
 	r, err = db.Rescore(t.Context(), nil)
 	if err != nil || r.State != "done" || r.Version != third.Version {
 		t.Fatalf("Rescore = %+v, %v", r, err)
@@ -581,5 +587,51 @@ func testRescoreCarriesScoresOver(t *testing.T, db *store.DB) {
 		if *got.Score != *exp.Score || got.Grade != exp.Grade || got.Stage != exp.Stage {
 			t.Errorf("%s: read again %+v %s %s; want %+v %s %s", u, *got.Score, got.Grade, got.Stage, *exp.Score, exp.Grade, exp.Stage)
 		}
+	}
+
+	// Rules that count other events than before: the capped pricing rule counts every
+	// page, the uncapped pages rule gives 3 rather than 1, and a docs rule is new. They
+	// are counted again; the rest carries over, and the scores come out as a store
+	// that had this version all along computed them.
+	fourth := strings.Replace(fmt.Sprintf(carryTerms, 30, `properties.path startsWith "/"`, 8,
+		`      - { name: docs, on: page, when: 'properties.path == "/docs"', points: 4 }`, 50),
+		"name: pages, on: page, points: 1", "name: pages, on: page, points: 3", 1)
+	wantFourth := mustOpen(t, "sqlite")
+	mustActivate(t, wantFourth, fourth)
+	send(wantFourth)
+	v4 := mustActivate(t, db, fourth)
+	later = later.Add(time.Minute)
+	db.Now = func() time.Time { return later }
+	want.Now, wantFourth.Now = db.Now, db.Now
+	if r, err = db.Rescore(t.Context(), nil); err != nil || r.State != "done" || r.Version != v4.Version {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		got, exp := mustContactByUserID(t, db, u), mustContactByUserID(t, wantFourth, u)
+		if *got.Score != *exp.Score || got.Grade != exp.Grade || got.Stage != exp.Stage {
+			t.Errorf("%s: counted again %+v %s %s; from the events %+v %s %s", u, *got.Score, got.Grade, got.Stage, *exp.Score, exp.Grade, exp.Stage)
+		}
+		if got.Score.Engagement == mustContactByUserID(t, want, u).Score.Engagement && u != "u3" {
+			t.Errorf("%s: engagement %v, as under the version before: the new rules were not counted", u, got.Score.Engagement)
+		}
+	}
+	u2 := mustContactByUserID(t, db, "u2")
+	lines, err := db.ContactScore(t.Context(), u2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines, err := wantFourth.ContactScore(t.Context(), mustContactByUserID(t, wantFourth, "u2").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Line by line, to the cent: the two stores anchor their sums at different times, and
+	// a line a hair from half a cent may round either way.
+	same := lines.Score == wantLines.Score && len(lines.Lines) == len(wantLines.Lines)
+	for i := 0; same && i < len(lines.Lines); i++ {
+		got, exp := lines.Lines[i], wantLines.Lines[i]
+		same = got.Rule == exp.Rule && got.Hits == exp.Hits && math.Abs(got.Points-exp.Points) <= 0.011
+	}
+	if !same {
+		t.Errorf("u2's score explained: %+v %+v; want %+v %+v", lines.Score, lines.Lines, wantLines.Score, wantLines.Lines)
 	}
 }

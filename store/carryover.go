@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"tandem/agreement"
 )
@@ -10,64 +11,105 @@ import (
 // carryOver is what a rescore takes over from the scores stored under the version most
 // contacts were scored under, rather than computing it again.
 //
-// Engagement carries over when the new version's engagement rules count the same events
-// as the old one's: the same rule names, each with the same `on`, `when` and cap, and
-// the same half-life. Within that the new version may change the points of capped
-// rules, whose lines (stored with each contact) hold what each gave, and drop capped
-// rules; then the rescore reads no events at all. Agreements are tuned by points and
-// thresholds far more often than by what counts, and reading the events is half of a
-// rescore: 12 of the 30 s on the 1 M contact demo.
+// Engagement carries over when the half-life stays: each contact's stored sum is the sum
+// of what each engagement rule gave it, and the rules are independent of each other, so
+// a rule the new version changes can be taken out of the sum and put back as the new
+// version counts it, while the rest stays as it is.
+//   - A rule whose name, `on`, `when` and cap stay, and whose points stay, carries over.
+//   - A capped rule (whose line, stored with each contact, holds what it gave) may change
+//     its points: the line is rescaled. It may be dropped: its line is subtracted.
+//   - Any other change (a rule added, a condition, a cap, an uncapped rule's points) is
+//     counted again: the rescore reads the events such rules may fire on (recount),
+//     under the new rule and, for an uncapped old rule, under the old one with its
+//     points negated; a capped old rule's stored line is subtracted instead.
+//
+// Agreements are tuned by points and thresholds far more often than by what counts, and
+// when something counts differently it is mostly one rule of twenty: reading only the
+// events of that rule's type and name, and writing only the contacts whose score moved,
+// is a fraction of reading all of them (12 of a 30 s rescore on the 1 M contact demo).
 //
 // Fit carries over when the fit rules are the same, whatever the engagement rules do:
 // then no profile or account is read, unless a stage rule reads them.
 type carryOver struct {
 	from   int                // the version the stored scores were computed under
-	events bool               // engagement is summed from the events: a rule counts other events
+	events bool               // engagement is summed from all the events: nothing carries over
 	fit    bool               // the fit rules are the same: so are the fits
 	scale  map[string]float64 // new points over old, of capped rules whose points changed
-	drop   []string           // capped rules the new version no longer has
+	drop   []string           // capped rules whose stored lines leave the sums
+	// recount are the rules counted again from the events: the new version's changed
+	// rules, and old uncapped ones with their points negated, which take out what they
+	// gave. counting is the active agreement with only those rules, which the first
+	// phase reads the events with.
+	recount  []*agreement.EngagementRule
+	counting *active
 }
 
 // carryOverOf compares two versions' scoring and reports what carries over from the
 // first to the second.
 func carryOverOf(from, to *agreement.Scoring) *carryOver {
 	c := &carryOver{fit: sameFit(from.Fit, to.Fit)}
-	c.scale, c.drop, c.events = carriedLines(from, to)
+	c.scale, c.drop, c.recount, c.events = carriedLines(from, to)
 	return c
 }
 
-// carriedLines reports how engagement computed under from becomes to's, or that only
-// the events tell.
-func carriedLines(from, to *agreement.Scoring) (scale map[string]float64, drop []string, events bool) {
+// carriedLines reports how engagement computed under from becomes to's: the capped rules
+// rescaled or dropped, the rules counted again, or that all events must be read.
+func carriedLines(from, to *agreement.Scoring) (scale map[string]float64, drop []string, recount []*agreement.EngagementRule, events bool) {
 	if from.HalfLife != to.HalfLife {
-		return nil, nil, true
+		return nil, nil, nil, true // every event weighs differently
 	}
 	old := make(map[string]*agreement.EngagementRule, len(from.Engagement))
 	for _, r := range from.Engagement {
 		old[r.Name] = r
 	}
 	scale = map[string]float64{}
+	takeOut := func(o *agreement.EngagementRule) {
+		switch {
+		case o.Cap.Times > 0:
+			drop = append(drop, o.Name)
+		case o.Points != 0:
+			neg := *o
+			neg.Points = -o.Points
+			recount = append(recount, &neg)
+		}
+	}
 	for _, r := range to.Engagement {
 		o := old[r.Name]
-		if o == nil || o.Type != r.Type || o.Event != r.Event || o.Cap != r.Cap || source(o.When) != source(r.When) {
-			return nil, nil, true // it counts other events
-		}
 		delete(old, r.Name)
-		if o.Points == r.Points {
-			continue
+		if o != nil && sameCount(o, r) {
+			switch {
+			case o.Points == r.Points:
+				continue
+			case r.Cap.Times > 0 && o.Points != 0:
+				scale[r.Name] = r.Points / o.Points
+				continue
+			case r.Cap.Times == 0:
+				// Uncapped, it keeps no line: its events are counted once, for the
+				// difference.
+				diff := *r
+				diff.Points = r.Points - o.Points
+				recount = append(recount, &diff)
+				continue
+			}
 		}
-		if r.Cap.Times == 0 || o.Points == 0 {
-			return nil, nil, true // no line holds what it gave
+		if o != nil {
+			takeOut(o)
 		}
-		scale[r.Name] = r.Points / o.Points
+		if r.Points != 0 || r.Cap.Times > 0 {
+			recount = append(recount, r)
+		}
 	}
-	for name, o := range old {
-		if o.Cap.Times == 0 {
-			return nil, nil, true
+	for _, o := range from.Engagement {
+		if old[o.Name] != nil {
+			takeOut(o)
 		}
-		drop = append(drop, name)
 	}
-	return scale, drop, false
+	return scale, drop, recount, false
+}
+
+// sameCount reports whether two engagement rules fire on the same events.
+func sameCount(o, r *agreement.EngagementRule) bool {
+	return o.Type == r.Type && o.Event == r.Event && o.Cap == r.Cap && source(o.When) == source(r.When)
 }
 
 // sameFit reports whether two lists of fit rules give every profile the same fit.
@@ -102,7 +144,7 @@ func source(e *agreement.Expr) string {
 // the rescore reads all events. A rescore started again by hand (POST
 // /api/v1/agreement/rescore, `tandem rescore`) once every contact is scored under the
 // active version carries nothing over: it marks them all unscored first.
-func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) {
+func (db *DB) planCarryOver(ctx context.Context, a *active, eventsUpTo int64) (*carryOver, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT scored_version, COUNT(*) FROM contacts GROUP BY scored_version`)
 	if err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
@@ -145,10 +187,23 @@ func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) 
 	// rescore failed and its own sums were rebased since, the old ones are on another
 	// scale, and reading the events puts them right.
 	if anchor != a.anchor || total-most-current > max(maxStrays, total/100) {
-		c.events = true
+		c.events, c.scale, c.drop, c.recount = true, nil, nil, nil
 	}
 	if c.events && !c.fit {
 		return nil, nil
+	}
+	if !c.events && len(c.recount) > 0 && eventsUpTo == 0 {
+		// Begun by an older binary, which did not note where the events the version
+		// before counted end.
+		c.events, c.scale, c.drop, c.recount = true, nil, nil, nil
+		if !c.fit {
+			return nil, nil
+		}
+	}
+	if !c.events && len(c.recount) > 0 {
+		narrow := *a.agreement
+		narrow.Scoring.Engagement = c.recount
+		c.counting = newActive(a.version, a.anchor, &narrow)
 	}
 	c.from = int(from)
 	return c, nil
@@ -160,8 +215,8 @@ func (db *DB) planCarryOver(ctx context.Context, a *active) (*carryOver, error) 
 const maxStrays = 100
 
 // apply turns the stored engagement of p, computed under c.from, and its lines into
-// a's.
-func (c *carryOver) apply(a *active, p *person) {
+// a's; sum is what the rules counted again gave p, nil if nothing.
+func (c *carryOver) apply(a *active, p *person, sum *eventSum) {
 	cs := p.cs
 	cs.eng = p.stored.eng
 	a.decodeCaps(cs, p.stored.caps)
@@ -176,5 +231,15 @@ func (c *carryOver) apply(a *active, p *person) {
 			cs.eng -= l.Points
 			delete(cs.lines, name)
 		}
+	}
+	if sum != nil {
+		cs.eng += sum.eng
+		for _, l := range sum.caps {
+			*cs.line(l.rule.Name) = l.line
+		}
+	}
+	// What a rule gave, taken out again, leaves a rounding error rather than nothing.
+	if math.Abs(cs.eng) <= 1e-9*math.Abs(p.stored.eng) {
+		cs.eng = 0
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/rand"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -12,8 +13,9 @@ import (
 	"tandem/agreement"
 )
 
-// TestCarriedLines pins which changes between two versions let engagement carry over
-// without reading events, and which fit rules keep the stored fits.
+// TestCarriedLines pins which changes between two versions let engagement carry over,
+// which rules are then counted again from the events ("-" marks an old rule whose
+// points are taken out), and which fit rules keep the stored fits.
 func TestCarriedLines(t *testing.T) {
 	const base = `name: t
 timezone: UTC
@@ -37,20 +39,21 @@ stages:
 		events   bool
 		scale    map[string]float64
 		drop     []string
+		recount  []string
 		fit      bool
 	}{
-		{"stage bound only", "score.engagement >= 50", "score.engagement >= 40", false, map[string]float64{}, nil, true},
-		{"capped points", "points: 40,", "points: 30,", false, map[string]float64{"demo": 0.75}, nil, true},
-		{"capped rule dropped", "      - { name: demo, on: 'track:Demo Requested', points: 40, cap: { times: 1, per: 1d } }\n", "", false, map[string]float64{}, []string{"demo"}, true},
-		{"uncapped points", "points: 1 }", "points: 2 }", true, nil, nil, true},
-		{"uncapped rule dropped", "      - { name: pages, on: page, points: 1 }\n", "", true, nil, nil, true},
-		{"condition", `startsWith "/pricing"`, `== "/pricing"`, true, nil, nil, true},
-		{"cap", "times: 3", "times: 4", true, nil, nil, true},
-		{"rule added", "      - { name: pages,", "      - { name: docs, on: 'page:Docs', points: 3 }\n      - { name: pages,", true, nil, nil, true},
-		{"rule renamed", "name: pages,", "name: views,", true, nil, nil, true},
-		{"half-life", "half_life: 14d", "half_life: 7d", true, nil, nil, true},
-		{"fit points", "points: 20 }", "points: 25 }", false, map[string]float64{}, nil, false},
-		{"fit condition", `traits.title == "VP"`, `traits.title == "CEO"`, false, map[string]float64{}, nil, false},
+		{"stage bound only", "score.engagement >= 50", "score.engagement >= 40", false, map[string]float64{}, nil, nil, true},
+		{"capped points", "points: 40,", "points: 30,", false, map[string]float64{"demo": 0.75}, nil, nil, true},
+		{"capped rule dropped", "      - { name: demo, on: 'track:Demo Requested', points: 40, cap: { times: 1, per: 1d } }\n", "", false, map[string]float64{}, []string{"demo"}, nil, true},
+		{"uncapped points", "points: 1 }", "points: 3 }", false, map[string]float64{}, nil, []string{"pages+2"}, true},
+		{"uncapped rule dropped", "      - { name: pages, on: page, points: 1 }\n", "", false, map[string]float64{}, nil, []string{"-pages"}, true},
+		{"condition", `startsWith "/pricing"`, `== "/pricing"`, false, map[string]float64{}, []string{"pricing"}, []string{"pricing"}, true},
+		{"cap", "times: 3", "times: 4", false, map[string]float64{}, []string{"pricing"}, []string{"pricing"}, true},
+		{"rule added", "      - { name: pages,", "      - { name: docs, on: 'page:Docs', points: 3 }\n      - { name: pages,", false, map[string]float64{}, nil, []string{"docs"}, true},
+		{"rule renamed", "name: pages,", "name: views,", false, map[string]float64{}, nil, []string{"views", "-pages"}, true},
+		{"half-life", "half_life: 14d", "half_life: 7d", true, nil, nil, nil, true},
+		{"fit points", "points: 20 }", "points: 25 }", false, map[string]float64{}, nil, nil, false},
+		{"fit condition", `traits.title == "VP"`, `traits.title == "CEO"`, false, map[string]float64{}, nil, nil, false},
 	}
 	parse := func(doc string) *agreement.Scoring {
 		a, err := agreement.Parse([]byte(doc))
@@ -70,8 +73,22 @@ stages:
 			if c.events != tt.events || c.fit != tt.fit {
 				t.Errorf("events %v, fit %v; want %v, %v", c.events, c.fit, tt.events, tt.fit)
 			}
-			if !tt.events && (!maps.Equal(c.scale, tt.scale) || !slices.Equal(c.drop, tt.drop)) {
-				t.Errorf("scale %v, drop %v; want %v, %v", c.scale, c.drop, tt.scale, tt.drop)
+			if tt.events {
+				return
+			}
+			var recount []string
+			for _, r := range c.recount {
+				switch {
+				case r.Points < 0:
+					recount = append(recount, "-"+r.Name)
+				case r.Name == "pages" && r.Points != 1:
+					recount = append(recount, fmt.Sprintf("pages%+g", r.Points))
+				default:
+					recount = append(recount, r.Name)
+				}
+			}
+			if !maps.Equal(c.scale, tt.scale) || !slices.Equal(c.drop, tt.drop) || !slices.Equal(recount, tt.recount) {
+				t.Errorf("scale %v, drop %v, recount %v; want %v, %v, %v", c.scale, c.drop, recount, tt.scale, tt.drop, tt.recount)
 			}
 		})
 	}
@@ -250,5 +267,64 @@ func TestCarryOverKeepsArrivalOrder(t *testing.T) {
 	activate(t, db, carryDoc("14d", "30", "      - { name: none, on: 'track:Nothing', points: 1 }", ""))
 	if read, r := carryScore(t, db, "u1"); r.EventsTotal == 0 || read != carried {
 		t.Errorf("carried over %+v, read from %d events %+v", carried, r.EventsTotal, read)
+	}
+}
+
+// TestRecountLeavesLaterEventsAlone drops an uncapped rule, whose points come out of
+// each contact's stored sum by counting its events again, while page views arrive
+// between the activation and the rescore: the new version does not count them, so
+// ingest leaves the contact under the version before, and no stored sum holds them.
+// The rescore must not take out points they never gave.
+func TestRecountLeavesLaterEventsAlone(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	noPages := strings.Replace(carryDoc("14d", "40", "", ""), "      - { name: pages, on: page, points: 10 }\n", "", 1)
+	before := []func(src int64) *tandem.Message{
+		func(src int64) *tandem.Message {
+			return carryMessage(src, tandem.TypeTrack, "u1", "Demo Requested", now.Add(-time.Hour))
+		},
+		func(src int64) *tandem.Message {
+			return carryMessage(src, tandem.TypePage, "u1", "", now.Add(-time.Hour))
+		},
+	}
+	late := func(src int64) []*tandem.Message {
+		var msgs []*tandem.Message
+		for i := range 5 {
+			msgs = append(msgs, carryMessage(src, tandem.TypePage, "u1", "", now.Add(time.Duration(i)*time.Second)))
+		}
+		return msgs
+	}
+
+	db, src := rescoreStore(t, now)
+	activate(t, db, carryDoc("14d", "40", "", ""))
+	for _, m := range before {
+		if _, err := db.Ingest(t.Context(), []*tandem.Message{m(src.ID)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	later := now.Add(time.Minute)
+	db.Now = func() time.Time { return later }
+	activate(t, db, noPages)
+	if _, err := db.Ingest(t.Context(), late(src.ID)); err != nil {
+		t.Fatal(err)
+	}
+	got, r := carryScore(t, db, "u1")
+	if r.EventsTotal == 0 {
+		t.Fatalf("the rescore read no events; a dropped uncapped rule is counted again")
+	}
+
+	all, src2 := rescoreStore(t, now)
+	activate(t, all, noPages)
+	for _, m := range before {
+		if _, err := all.Ingest(t.Context(), []*tandem.Message{m(src2.ID)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := all.Ingest(t.Context(), late(src2.ID)); err != nil {
+		t.Fatal(err)
+	}
+	all.Now = db.Now
+	want, _ := carryScore(t, all, "u1")
+	if got != want {
+		t.Errorf("u1 after the pages rule was dropped: %+v; a store that never had it: %+v", got, want)
 	}
 }

@@ -60,12 +60,17 @@ func (db *DB) startRescore(ctx context.Context, tx *sql.Tx, version int, now tim
 	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET scored_version = 0 WHERE scored_version = $1`, version); err != nil {
 		return fmt.Errorf("start rescore: %w", err)
 	}
-	var total int64
+	var total, events int64
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&total); err != nil {
 		return fmt.Errorf("start rescore: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rescores (version, state, total, started_at, updated_at) VALUES ($1, 'running', $2, $3, $3)`,
-		version, total, micros(now)); err != nil {
+	// The transaction holds the ingest lock: every event up to this one was counted
+	// under the version before, and none after it was.
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&events); err != nil {
+		return fmt.Errorf("start rescore: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rescores (version, state, total, started_at, updated_at, events_upto) VALUES ($1, 'running', $2, $3, $3, $4)`,
+		version, total, micros(now), events); err != nil {
 		return fmt.Errorf("start rescore: %w", err)
 	}
 	return nil
@@ -114,6 +119,9 @@ func (db *DB) LatestRescore(ctx context.Context) (*tandem.Rescore, error) {
 // rescore of it is running, and returns the rescore.
 func (db *DB) StartRescore(ctx context.Context) (*tandem.Rescore, error) {
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+			return err
+		}
 		var version int
 		err := tx.QueryRowContext(ctx, `SELECT version FROM agreements WHERE status = 'active'`).Scan(&version)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -187,6 +195,9 @@ type rescoreJob struct {
 	// rescore began), in Unix microseconds: a contact whose stage a sales action moved
 	// since has sums that may not hold any more.
 	sumsAt int64
+	// eventsUpTo is the last event stored when the rescore began, 0 if unknown (a
+	// rescore begun by an older binary).
+	eventsUpTo int64
 }
 
 // claimRescore takes the lease of a running rescore nobody works on, if there is one.
@@ -194,9 +205,9 @@ func (db *DB) claimRescore(ctx context.Context) (*rescoreJob, error) {
 	var job *rescoreJob
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		var j rescoreJob
-		err := tx.QueryRowContext(ctx, `SELECT id, version, done, total, cursor FROM rescores
+		err := tx.QueryRowContext(ctx, `SELECT id, version, done, total, cursor, events_upto FROM rescores
 			WHERE state = 'running' AND lease_until < $1 ORDER BY id DESC LIMIT 1`, micros(now)).
-			Scan(&j.ID, &j.Version, &j.Done, &j.Total, &j.cursor)
+			Scan(&j.ID, &j.Version, &j.Done, &j.Total, &j.cursor, &j.eventsUpTo)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -273,8 +284,9 @@ type batch struct {
 // count done of the total in that phase.
 type Progress func(phase string, done, total int64)
 
-// runRescore rescores every contact in two phases, the first of which is skipped when
-// the stored engagement carries over (see carryOver).
+// runRescore rescores every contact in two phases. When the stored engagement carries
+// over (see carryOver), the first reads only the events of the rules counted again, or
+// is skipped when there are none.
 //
 // The first reads every event once, in the order they are stored, and adds up each
 // contact's engagement and capped rules' state in memory: one sequential pass, where
@@ -301,15 +313,21 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	carry, err := db.planCarryOver(ctx, a)
+	carry, err := db.planCarryOver(ctx, a, job.eventsUpTo)
 	if err != nil {
 		db.releaseRescore(context.WithoutCancel(ctx), job)
 		return err
 	}
 	sums := &eventSums{}
-	if carry == nil || carry.events {
-		sums, err = db.sumEvents(ctx, job, a, progress)
-	} else {
+	switch {
+	case carry == nil || carry.events:
+		sums, err = db.sumEvents(ctx, job, a, 0, progress)
+	case carry.counting != nil:
+		// Only what the version before counted: a later event that only an old rule
+		// counts is in no stored sum, and one a new rule counts had its contact
+		// scored afresh by ingest.
+		sums, err = db.sumEvents(ctx, job, carry.counting, job.eventsUpTo, progress)
+	default:
 		job.sumsAt = micros(db.Now())
 	}
 	if err != nil {
@@ -499,14 +517,16 @@ func (m *ruleMemo) rules(e *eventFacts) []*agreement.EngagementRule {
 }
 
 // sumEvents is a rescore's first phase: it reads the events of contacts after the
-// job's cursor, in the order they were stored, and adds up what the engagement rules
-// give each contact. Contacts created after it starts are scored by ingest, so it
-// keeps none for them.
-func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, progress Progress) (*eventSums, error) {
+// job's cursor, in the order they were stored, up to the event upTo (0: the last one),
+// and adds up what the engagement rules give each contact. Contacts created after it
+// starts are scored by ingest, so it keeps none for them.
+func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo int64, progress Progress) (*eventSums, error) {
 	job.sumsAt = micros(db.Now())
-	var last, lastContact int64
-	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
-		return nil, fmt.Errorf("rescore: %w", err)
+	last, lastContact := upTo, int64(0)
+	if last == 0 {
+		if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+			return nil, fmt.Errorf("rescore: %w", err)
+		}
 	}
 	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM contacts`).Scan(&lastContact); err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
@@ -942,7 +962,7 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 			out = append(out, fresh[id])
 			continue
 		case carry != nil && !carry.events:
-			carry.apply(a, p)
+			carry.apply(a, p, sums.of(id))
 		default:
 			if sum := sums.of(id); sum != nil {
 				p.cs.eng = sum.eng
