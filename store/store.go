@@ -239,7 +239,7 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithGoMigrations(touchMigration(db.dialect.name(), db.log))}
+	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithGoMigrations(touchMigration(db.dialect.name(), db.log), contactIndexMigration(db.dialect.name(), db.log))}
 	if db.dialect.name() == "postgres" {
 		// Nodes that start together would otherwise apply the same migration at once,
 		// and all but one fail. The lock is polled each second for up to an hour: the

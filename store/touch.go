@@ -18,8 +18,9 @@ import (
 // An event that may be a campaign's touch carries a touch tag, set when it is stored so
 // that touches are read without parsing events: a page view with a UTM campaign tag
 // (set whether or not a campaign has that tag yet, so a campaign made later finds its
-// earlier visits), or a track event some campaign names. A partial index over the
-// tagged events by contact serves the reports; the tag follows its event from visitor to
+// earlier visits), or a track event some campaign names. An index over the events by
+// contact that holds the tag serves the reports (on PostgreSQL a partial one of the
+// tagged events alone; see contactIndexMigration); the tag follows its event from visitor to
 // contact and through merges with no more work. When each person became a lead is kept
 // on the contact (lead_at): the time of the first message that named them.
 //
@@ -240,4 +241,49 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logge
 		log.Info("tagged touches", "page_views", len(list), "took", time.Since(start).Round(time.Second))
 	}
 	return nil
+}
+
+// contactIndexMigration makes one index by contact serve both a contact's timeline and
+// its campaign touches on SQLite, where each index by contact costs ingest a page
+// written per event: a group of a thousand events from as many people touches that many
+// pages of each, and each page is 4 KiB in the write-ahead log. The touch tag rides in
+// the timeline's index (after the id, which keeps the timeline's order), so the reports
+// read touches from it as they did from their own, only with the other events of the
+// same people between them: 2 % slower on the 1 M contact demo, for 7 % more events a
+// second in batches. PostgreSQL keeps both: its batch budget is met, and it writes an
+// index page to its log only once between checkpoints.
+func contactIndexMigration(engine string, log *slog.Logger) *goose.Migration {
+	up := func(ctx context.Context, tx *sql.Tx) error {
+		if engine != "sqlite" {
+			return nil
+		}
+		var events int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&events); err != nil {
+			return err
+		}
+		if log != nil && events > 1_000_000 {
+			log.Info("rebuilding the events' index by contact, once; on a large store this takes a minute", "events", events)
+		}
+		for _, q := range []string{`DROP INDEX events_touch`, `DROP INDEX events_contact`,
+			`CREATE INDEX events_contact ON events (contact_id, timestamp, id, touch) WHERE contact_id IS NOT NULL`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	down := func(ctx context.Context, tx *sql.Tx) error {
+		if engine != "sqlite" {
+			return nil
+		}
+		for _, q := range []string{`DROP INDEX events_contact`,
+			`CREATE INDEX events_contact ON events (contact_id, timestamp) WHERE contact_id IS NOT NULL`,
+			`CREATE INDEX events_touch ON events (contact_id, timestamp, touch) WHERE touch IS NOT NULL AND contact_id IS NOT NULL`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return goose.NewGoMigration(17, &goose.GoFunc{RunTx: up}, &goose.GoFunc{RunTx: down})
 }
