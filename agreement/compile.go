@@ -113,7 +113,7 @@ func compile(src string, env env) (*Expr, ast.Node, *exprError) {
 		// Cannot happen: expr.Compile parsed the same source.
 		return nil, nil, toExprError(src, err)
 	}
-	e := &Expr{Source: src, program: program, roots: roots(tree.Node, env.fields)}
+	e := &Expr{Source: src, program: program, roots: roots(tree.Node, env.fields), needles: needlesOf(tree.Node)}
 	return e, tree.Node, nil
 }
 

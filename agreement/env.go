@@ -75,6 +75,8 @@ type Expr struct {
 	program      *vm.Program
 	// roots are the top-level names the expression reads, such as "traits" or "score".
 	roots map[string]bool
+	// needles, if set, is text the event holds whenever the expression does.
+	needles *Needles
 }
 
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}

@@ -512,8 +512,9 @@ func testRescoreCarriesScoresOver(t *testing.T, db *store.DB) {
 			// u2: a demo, a webinar (dropped later), two other pages.
 			demoRequest(src, "u2", hour(1)), at(trackMessage(src, "u2", "", "Webinar Attended"), hour(2)),
 			page(src, "u2", "/blog", hour(2)), page(src, "u2", "/docs", hour(2)),
-			// u3: a demo two weeks ago, decayed to half.
-			demoRequest(src, "u3", now.Add(-14*24*time.Hour)), page(src, "u3", "/pricing", hour(5)),
+			// u3: a demo two weeks ago, decayed to half, and a pricing page whose path
+			// its client wrote with an escaped letter.
+			demoRequest(src, "u3", now.Add(-14*24*time.Hour)), page(src, "u3", `/pr\u0069cing`, hour(5)),
 			// u4: 40 + 15 + 3 = 58 under the first version, short of its 60; 30 + 24 + 3 = 57
 			// under the second, past its 50.
 			demoRequest(src, "u4", hour(1)), page(src, "u4", "/pricing", hour(2)),

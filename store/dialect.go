@@ -23,6 +23,9 @@ type dialect interface {
 	// updateScores writes contacts' score columns in one statement and returns the ids
 	// it updated. With onlyStale it skips contacts already scored under a row's version.
 	updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error)
+	// holds is a condition that the JSON text of an events column (properties or
+	// context) contains the text parameter p.
+	holds(col, p string) string
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
@@ -76,6 +79,8 @@ func nullID(id int64) any {
 type sqlite struct{}
 
 func (sqlite) name() string { return "sqlite" }
+
+func (sqlite) holds(col, p string) string { return "instr(" + col + ", " + p + ") > 0" }
 
 func (sqlite) in(col string, n int, values []string) (string, any) {
 	b, _ := json.Marshal(values)
@@ -197,6 +202,10 @@ func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]
 type postgres struct{}
 
 func (postgres) name() string { return "postgres" }
+
+// holds reads the column's JSONB as text, which writes a string's characters as they
+// are but for quotes, backslashes and control characters.
+func (postgres) holds(col, p string) string { return "strpos(" + col + "::text, " + p + ") > 0" }
 
 func (postgres) in(col string, n int, values []string) (string, any) {
 	return col + " = ANY($" + strconv.Itoa(n) + ")", values

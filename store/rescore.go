@@ -541,7 +541,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stretch := db.rescoreStretch
-	candidates := a.candidateEvents(4) // after the three arguments of readEvents' own
+	candidates := a.candidateEvents(db.dialect, 4) // after the three arguments of readEvents' own
 	var (
 		work    = make(chan int)
 		slots   = make(chan struct{}, window)
@@ -835,21 +835,43 @@ type condition struct {
 // type's names go in one IN list (SQLite refuses an expression a thousand ORs deep);
 // past maxNamedInQuery names the type alone is asked for, and the rules' candidates
 // sort the events out as they are summed.
-func (a *active) candidateEvents(n int) *condition {
+//
+// A rule whose condition names text its events hold (properties.path startsWith
+// "/pricing": see agreement.Needles) asks for only the events whose properties or
+// context hold it, or a backslash: four in five events are page views, and most page
+// rules hold for a few paths, so the rest are never copied out of the database, decoded
+// and matched. Past maxNeedleRules such rules, they are asked for by type and name.
+func (a *active) candidateEvents(d dialect, n int) *condition {
 	var (
-		c     condition
-		anyOf []string
-		typed = map[string]bool{}
-		names = map[string][]string{}
-		types []string
+		c      condition
+		anyOf  []string
+		typed  = map[string]bool{}
+		names  = map[string][]string{}
+		types  []string
+		narrow []*agreement.EngagementRule
 	)
 	arg := func(v string) string {
 		c.args = append(c.args, v)
 		n++
 		return fmt.Sprintf("$%d", n-1)
 	}
+	nameCol := func(typ string) string {
+		if typ == tandem.TypeTrack {
+			return "event"
+		}
+		return "name"
+	}
+	for _, r := range a.model.Scoring.Engagement {
+		if _, ok := r.When.Needles(); ok {
+			narrow = append(narrow, r)
+		}
+	}
+	if len(narrow) > maxNeedleRules {
+		narrow = nil
+	}
 	for _, r := range a.model.Scoring.Engagement {
 		switch {
+		case slices.Contains(narrow, r):
 		case r.Event == "":
 			typed[r.Type] = true
 		case names[r.Type] == nil:
@@ -872,12 +894,23 @@ func (a *active) candidateEvents(n int) *condition {
 			for i, name := range names[typ] {
 				in[i] = arg(name)
 			}
-			col := "name"
-			if typ == tandem.TypeTrack {
-				col = "event"
-			}
-			anyOf = append(anyOf, "(type = "+arg(typ)+" AND "+col+" IN ("+strings.Join(in, ", ")+"))")
+			anyOf = append(anyOf, "(type = "+arg(typ)+" AND "+nameCol(typ)+" IN ("+strings.Join(in, ", ")+"))")
 		}
+	}
+	for _, r := range narrow {
+		if typed[r.Type] {
+			continue // its type is read whole anyway
+		}
+		nd, _ := r.When.Needles()
+		term := "type = " + arg(r.Type)
+		if r.Event != "" {
+			term += " AND " + nameCol(r.Type) + " = " + arg(r.Event)
+		}
+		hold := []string{d.holds(nd.Root, arg(`\`))}
+		for _, s := range nd.Any {
+			hold = append(hold, d.holds(nd.Root, arg(s)))
+		}
+		anyOf = append(anyOf, "("+term+" AND ("+strings.Join(hold, " OR ")+"))")
 	}
 	c.sql = "1 = 0"
 	if len(anyOf) > 0 {
@@ -885,6 +918,9 @@ func (a *active) candidateEvents(n int) *condition {
 	}
 	return &c
 }
+
+// maxNeedleRules bounds the rules a rescore's query narrows by their text.
+const maxNeedleRules = 50
 
 // maxNamedInQuery bounds the names of one type that a rescore's query lists.
 const maxNamedInQuery = 500
