@@ -897,18 +897,32 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 			anyOf = append(anyOf, "(type = "+arg(typ)+" AND "+nameCol(typ)+" IN ("+strings.Join(in, ", ")+"))")
 		}
 	}
+	// Rules on the same events and column share one term, and one look for a
+	// backslash.
+	type textKey struct{ typ, event, root string }
+	var (
+		keys  []textKey
+		texts = map[textKey][]string{}
+	)
 	for _, r := range narrow {
 		if typed[r.Type] {
 			continue // its type is read whole anyway
 		}
 		nd, _ := r.When.Needles()
-		term := "type = " + arg(r.Type)
-		if r.Event != "" {
-			term += " AND " + nameCol(r.Type) + " = " + arg(r.Event)
+		k := textKey{r.Type, r.Event, nd.Root}
+		if texts[k] == nil {
+			keys = append(keys, k)
 		}
-		hold := []string{d.holds(nd.Root, arg(`\`))}
-		for _, s := range nd.Any {
-			hold = append(hold, d.holds(nd.Root, arg(s)))
+		texts[k] = append(texts[k], nd.Any...)
+	}
+	for _, k := range keys {
+		term := "type = " + arg(k.typ)
+		if k.event != "" {
+			term += " AND " + nameCol(k.typ) + " = " + arg(k.event)
+		}
+		hold := []string{d.holds(k.root, arg(`\`))}
+		for _, s := range texts[k] {
+			hold = append(hold, d.holds(k.root, arg(s)))
 		}
 		anyOf = append(anyOf, "("+term+" AND ("+strings.Join(hold, " OR ")+"))")
 	}
