@@ -186,21 +186,16 @@ func (db *DB) planCarryOver(ctx context.Context, a *active, eventsUpTo int64) (*
 	// moves only while it is active. The new version starts from it, but if its
 	// rescore failed and its own sums were rebased since, the old ones are on another
 	// scale, and reading the events puts them right.
-	if anchor != a.anchor || total-most-current > max(maxStrays, total/100) {
+	//
+	// A rescore begun by an older binary did not note where the events the version
+	// before counted end (eventsUpTo), so what it counts again cannot be bounded.
+	if anchor != a.anchor || total-most-current > max(maxStrays, total/100) || len(c.recount) > 0 && eventsUpTo == 0 {
 		c.events, c.scale, c.drop, c.recount = true, nil, nil, nil
 	}
 	if c.events && !c.fit {
 		return nil, nil
 	}
-	if !c.events && len(c.recount) > 0 && eventsUpTo == 0 {
-		// Begun by an older binary, which did not note where the events the version
-		// before counted end.
-		c.events, c.scale, c.drop, c.recount = true, nil, nil, nil
-		if !c.fit {
-			return nil, nil
-		}
-	}
-	if !c.events && len(c.recount) > 0 {
+	if len(c.recount) > 0 {
 		narrow := *a.agreement
 		narrow.Scoring.Engagement = c.recount
 		c.counting = newActive(a.version, a.anchor, &narrow)

@@ -14,8 +14,9 @@ import (
 )
 
 // TestCarriedLines pins which changes between two versions let engagement carry over,
-// which rules are then counted again from the events ("-" marks an old rule whose
-// points are taken out), and which fit rules keep the stored fits.
+// which rules are then counted again from the events, with the points they count (an
+// old rule's negated, to take out what it gave), and which fit rules keep the stored
+// fits.
 func TestCarriedLines(t *testing.T) {
 	const base = `name: t
 timezone: UTC
@@ -45,12 +46,12 @@ stages:
 		{"stage bound only", "score.engagement >= 50", "score.engagement >= 40", false, map[string]float64{}, nil, nil, true},
 		{"capped points", "points: 40,", "points: 30,", false, map[string]float64{"demo": 0.75}, nil, nil, true},
 		{"capped rule dropped", "      - { name: demo, on: 'track:Demo Requested', points: 40, cap: { times: 1, per: 1d } }\n", "", false, map[string]float64{}, []string{"demo"}, nil, true},
-		{"uncapped points", "points: 1 }", "points: 3 }", false, map[string]float64{}, nil, []string{"pages+2"}, true},
-		{"uncapped rule dropped", "      - { name: pages, on: page, points: 1 }\n", "", false, map[string]float64{}, nil, []string{"-pages"}, true},
-		{"condition", `startsWith "/pricing"`, `== "/pricing"`, false, map[string]float64{}, []string{"pricing"}, []string{"pricing"}, true},
-		{"cap", "times: 3", "times: 4", false, map[string]float64{}, []string{"pricing"}, []string{"pricing"}, true},
-		{"rule added", "      - { name: pages,", "      - { name: docs, on: 'page:Docs', points: 3 }\n      - { name: pages,", false, map[string]float64{}, nil, []string{"docs"}, true},
-		{"rule renamed", "name: pages,", "name: views,", false, map[string]float64{}, nil, []string{"views", "-pages"}, true},
+		{"uncapped points", "points: 1 }", "points: 3 }", false, map[string]float64{}, nil, []string{"pages +2"}, true},
+		{"uncapped rule dropped", "      - { name: pages, on: page, points: 1 }\n", "", false, map[string]float64{}, nil, []string{"pages -1"}, true},
+		{"condition", `startsWith "/pricing"`, `== "/pricing"`, false, map[string]float64{}, []string{"pricing"}, []string{"pricing +5"}, true},
+		{"cap", "times: 3", "times: 4", false, map[string]float64{}, []string{"pricing"}, []string{"pricing +5"}, true},
+		{"rule added", "      - { name: pages,", "      - { name: docs, on: 'page:Docs', points: 3 }\n      - { name: pages,", false, map[string]float64{}, nil, []string{"docs +3"}, true},
+		{"rule renamed", "name: pages,", "name: views,", false, map[string]float64{}, nil, []string{"views +1", "pages -1"}, true},
 		{"half-life", "half_life: 14d", "half_life: 7d", true, nil, nil, nil, true},
 		{"fit points", "points: 20 }", "points: 25 }", false, map[string]float64{}, nil, nil, false},
 		{"fit condition", `traits.title == "VP"`, `traits.title == "CEO"`, false, map[string]float64{}, nil, nil, false},
@@ -78,14 +79,7 @@ stages:
 			}
 			var recount []string
 			for _, r := range c.recount {
-				switch {
-				case r.Points < 0:
-					recount = append(recount, "-"+r.Name)
-				case r.Name == "pages" && r.Points != 1:
-					recount = append(recount, fmt.Sprintf("pages%+g", r.Points))
-				default:
-					recount = append(recount, r.Name)
-				}
+				recount = append(recount, fmt.Sprintf("%s %+g", r.Name, r.Points))
 			}
 			if !maps.Equal(c.scale, tt.scale) || !slices.Equal(c.drop, tt.drop) || !slices.Equal(recount, tt.recount) {
 				t.Errorf("scale %v, drop %v, recount %v; want %v, %v, %v", c.scale, c.drop, recount, tt.scale, tt.drop, tt.recount)

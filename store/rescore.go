@@ -864,17 +864,18 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 		}
 		return "name"
 	}
+	needles := map[*agreement.EngagementRule]agreement.Needles{}
 	for _, r := range a.model.Scoring.Engagement {
-		if _, ok := r.When.Needles(); ok {
-			narrow = append(narrow, r)
+		if nd, ok := r.When.Needles(); ok {
+			narrow, needles[r] = append(narrow, r), nd
 		}
 	}
 	if len(narrow) > maxNeedleRules {
-		narrow = nil
+		narrow, needles = nil, nil
 	}
 	for _, r := range a.model.Scoring.Engagement {
-		switch {
-		case slices.Contains(narrow, r):
+		switch _, ok := needles[r]; {
+		case ok:
 		case r.Event == "":
 			typed[r.Type] = true
 		case names[r.Type] == nil:
@@ -911,7 +912,7 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 		if typed[r.Type] {
 			continue // its type is read whole anyway
 		}
-		nd, _ := r.When.Needles()
+		nd := needles[r]
 		k := textKey{r.Type, r.Event, nd.Root}
 		if texts[k] == nil {
 			keys = append(keys, k)

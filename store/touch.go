@@ -249,7 +249,7 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logge
 // pages of each, and each page is 4 KiB in the write-ahead log. The touch tag rides in
 // the timeline's index (after the id, which keeps the timeline's order), so the reports
 // read touches from it as they did from their own, only with the other events of the
-// same people between them: 2 % slower on the 1 M contact demo, for 7 % more events a
+// same people between them: level on the 1 M contact demo, for about 6 % more events a
 // second in batches. PostgreSQL keeps both: its batch budget is met, and it writes an
 // index page to its log only once between checkpoints.
 func contactIndexMigration(engine string, log *slog.Logger) *goose.Migration {
