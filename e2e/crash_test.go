@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -219,4 +221,111 @@ func TestKillDuringIngest(t *testing.T) {
 	if got := afterKill + stored.Load(); got != want {
 		t.Errorf("events stored after the kill (%d) and by the retries (%d) add up to %d, want %d", afterKill, stored.Load(), got, want)
 	}
+}
+
+// TestKillKeepsScores kills the server with SIGKILL right after it acknowledged a batch
+// that scored people and moved them to MQL, before it wrote their scores to their
+// contact rows (ingest appends them to a log first, applied within a second), and
+// checks that after a restart each contact shows the score and stage the batch earned,
+// with the stage move recorded once.
+func TestKillKeepsScores(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tandem.db")
+	srv := startServer(t, db)
+	key := mustCreateSource(t, srv, "web")
+	terms := map[string]any{
+		"name": "crash", "timezone": "UTC",
+		"scoring": map[string]any{"engagement": map[string]any{"half_life": "3650d", "rules": []any{
+			map[string]any{"name": "demo", "on": "track:Demo Requested", "points": 10},
+			map[string]any{"name": "page", "on": "page", "points": 1, "cap": map[string]any{"times": 2, "per": "1d"}},
+		}}},
+		"stages": []any{
+			map[string]any{"key": "lead", "meaning": "known"},
+			map[string]any{"key": "mql", "meaning": "qualified", "enter_when": "score.engagement >= 30"},
+		},
+	}
+	if status, body := srv.do(t, http.MethodPut, "/api/v1/agreement", terms); status != http.StatusCreated {
+		t.Fatalf("PUT /api/v1/agreement: status %d, want 201: %s", status, body)
+	}
+	if status, body := srv.do(t, http.MethodPost, "/api/v1/agreement/versions/1/activate", nil); status != http.StatusOK {
+		t.Fatalf("activate: status %d, want 200: %s", status, body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var r struct {
+			State string `json:"state"`
+		}
+		srv.mustGet(t, "/api/v1/agreement/rescore", &r)
+		if r.State == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rescore of the new agreement: %q after 30s", r.State)
+		}
+	}
+
+	// Each person: 4 demo requests (40) and 3 page views, 2 of which count: 42, an MQL.
+	const people = 20
+	var msgs []map[string]any
+	for p := range people {
+		user := fmt.Sprintf("user-%d", p)
+		msgs = append(msgs, map[string]any{"type": "identify", "messageId": user + "-id", "userId": user,
+			"traits": map[string]any{"email": user + "@crash.example"}})
+		for i := range 4 {
+			msgs = append(msgs, map[string]any{"type": "track", "messageId": fmt.Sprintf("%s-demo-%d", user, i), "userId": user, "event": "Demo Requested"})
+		}
+		for i := range 3 {
+			msgs = append(msgs, map[string]any{"type": "page", "messageId": fmt.Sprintf("%s-page-%d", user, i), "userId": user, "name": "Pricing"})
+		}
+	}
+	body, err := json.Marshal(map[string]any{"batch": msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, reply, err := postBatch(http.DefaultClient, srv.URL, key, body)
+	if err != nil || status != http.StatusOK || reply.Stored != len(msgs) {
+		t.Fatalf("batch: status %d, %+v, %v; want all %d stored", status, reply, err, len(msgs))
+	}
+	srv.kill(t)
+	if n := mustCountScoreLog(t, db); n == 0 {
+		t.Fatal("the score log was empty at the kill: the scores reached the contact rows before it, and this test checks nothing")
+	}
+
+	srv = startServer(t, db)
+	for p := range people {
+		email := fmt.Sprintf("user-%d@crash.example", p)
+		id := mustFindContact(t, srv, email)
+		var c struct {
+			Stage string `json:"stage"`
+			Score struct {
+				Engagement float64 `json:"engagement"`
+			} `json:"score"`
+		}
+		srv.mustGet(t, fmt.Sprintf("/api/v1/contacts/%d", id), &c)
+		if math.Abs(c.Score.Engagement-42) > 0.01 || c.Stage != "mql" {
+			t.Errorf("%s after the kill: engagement %v, stage %q; want 42, mql", email, c.Score.Engagement, c.Stage)
+		}
+		var stages struct {
+			Data []struct {
+				To string `json:"to"`
+			} `json:"data"`
+		}
+		srv.mustGet(t, fmt.Sprintf("/api/v1/contacts/%d/stages", id), &stages)
+		if n := len(stages.Data); n == 0 || stages.Data[n-1].To != "mql" || n != 2 {
+			t.Errorf("%s after the kill: stage history %+v; want lead, then mql once", email, stages.Data)
+		}
+	}
+}
+
+// mustCountScoreLog counts the lines of the score log in the SQLite file db.
+func mustCountScoreLog(tb testing.TB, db string) int {
+	tb.Helper()
+	conn, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow(`SELECT COUNT(*) FROM score_log`).Scan(&n); err != nil {
+		tb.Fatalf("count the score log in %s: %v", db, err)
+	}
+	return n
 }

@@ -120,11 +120,7 @@ func carryScore(t *testing.T, db *DB, user string) (tandem.Score, *tandem.Rescor
 	if err != nil {
 		t.Fatalf("Rescore: %v", err)
 	}
-	var id int64
-	if err := db.read.QueryRowContext(t.Context(), `SELECT contact_id FROM identities WHERE kind = 'user' AND value = $1`, user).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	c, err := db.Contact(t.Context(), id)
+	c, err := db.Contact(t.Context(), contactOf(t, db, user))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,9 @@ const canonicalContact = `COALESCE((SELECT into_id FROM contact_merges WHERE fro
 
 // Contact returns a contact by id; a merged contact's old id finds the survivor.
 func (db *DB) Contact(ctx context.Context, id int64) (*tandem.Contact, error) {
+	if err := db.settle(ctx); err != nil {
+		return nil, err
+	}
 	r, err := scanContact(db.read.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id = `+canonicalContact, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tandem.Errorf(tandem.ENotFound, "contact %d not found", id)
@@ -129,6 +132,9 @@ func (db *DB) Contacts(ctx context.Context, f tandem.ContactFilter, p tandem.Pag
 // ContactsPage is Contacts with the page that continues after the last contact listed,
 // made from the values the listing was ordered by, as they were read.
 func (db *DB) ContactsPage(ctx context.Context, f tandem.ContactFilter, p tandem.Page) ([]*tandem.Contact, tandem.Page, error) {
+	if err := db.settle(ctx); err != nil {
+		return nil, p, err
+	}
 	q, args, err := contactsQuery(f, p)
 	if err != nil {
 		return nil, p, err

@@ -40,6 +40,9 @@ func (db *DB) ContactScore(ctx context.Context, id int64) (*tandem.ScoreBreakdow
 // one, in a handful of queries whatever their number: a rep's queue shows why each lead
 // scored. Contacts that do not exist (or were merged away) are missing from the result.
 func (db *DB) ContactScores(ctx context.Context, ids []int64) (map[int64]*tandem.ScoreBreakdown, error) {
+	if err := db.settle(ctx); err != nil {
+		return nil, err
+	}
 	a, err := db.activeIn(ctx, db.read)
 	if err != nil {
 		return nil, err
@@ -156,6 +159,9 @@ type StageCount struct {
 // StageCounts counts the contacts in each stage, in the active agreement's funnel
 // order, then stages it no longer names.
 func (db *DB) StageCounts(ctx context.Context) ([]StageCount, error) {
+	if err := db.settle(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT stage, COUNT(*) FROM contacts GROUP BY stage`)
 	if err != nil {
 		return nil, fmt.Errorf("stage counts: %w", err)

@@ -24,6 +24,10 @@ const reanchorAfter = 256
 // than every contact. It also rebases the anchored sums when the anchor grows old. It
 // returns how many contacts moved.
 func (db *DB) Decay(ctx context.Context) (int, error) {
+	// The index ranges below must see what ingest acknowledged.
+	if err := db.settle(ctx); err != nil {
+		return 0, err
+	}
 	a, err := db.activeIn(ctx, db.read)
 	if err != nil || a == nil {
 		return 0, err

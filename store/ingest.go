@@ -36,7 +36,7 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			db.ingesting.Add(int64(time.Since(began)))
 		}
 	}()
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.runTx(ctx, !db.defers(), func(tx *sql.Tx, now time.Time) error {
 		began = time.Now()
 		r = &resolver{
 			db: db, tx: tx, now: micros(now),
@@ -137,6 +137,12 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			db.scores.remember(r.act, r.scored, r.merged)
 		}
 	}
+	if db.defers() {
+		if r.logApplied {
+			db.scoreLog.applied()
+		}
+		db.scoreLog.appended(r.logged, time.Now(), db.scores.dataVersion)
+	}
 	return out, nil
 }
 
@@ -174,6 +180,23 @@ type resolver struct {
 	scored []*contactScore
 	// stmts are the statements prepared in the transaction, by their text.
 	stmts map[string]*sql.Stmt
+	// logApplied says the transaction applied the score log; logged are the contacts
+	// it appended lines for (see scorelog.go).
+	logApplied bool
+	logged     []scoreRow
+}
+
+// applyLogFor applies the score log in the transaction before it reads the score
+// columns of contacts ids from their rows, if any of them may have lines in it.
+func (r *resolver) applyLogFor(ctx context.Context, ids ...int64) error {
+	if !r.db.defers() || r.logApplied || !r.db.scoreLog.holdsAny(ids) {
+		return nil
+	}
+	if _, err := r.db.applyScoreLog(ctx, r.tx); err != nil {
+		return err
+	}
+	r.logApplied = true
+	return nil
 }
 
 // exec runs a statement in the ingest transaction. On SQLite each statement is prepared
@@ -677,6 +700,9 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 	}
 	s.dirty = true
 	var lost lifecycle.State
+	if err := r.applyLogFor(ctx, loser, survivor); err != nil {
+		return 0, err
+	}
 	if err := r.queryRow(ctx, `SELECT stage, funnel_stage FROM contacts WHERE id = $1`, loser).Scan(&lost.Stage, &lost.Funnel); err != nil {
 		return 0, fmt.Errorf("merge contacts: %w", err)
 	}

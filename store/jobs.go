@@ -148,7 +148,7 @@ var errJobLeaseLost = errors.New("job lease lost")
 // claimJobs leases up to n due jobs to owner.
 func (db *DB) claimJobs(ctx context.Context, owner string, n int) ([]*job, error) {
 	var out []*job
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.txAside(ctx, func(tx *sql.Tx, now time.Time) error {
 		// Jobs of processes that died go back to the queue.
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'pending', owner = '' WHERE state = 'running' AND lease_until < $1`, micros(now)); err != nil {
 			return err

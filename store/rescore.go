@@ -203,7 +203,7 @@ type rescoreJob struct {
 // claimRescore takes the lease of a running rescore nobody works on, if there is one.
 func (db *DB) claimRescore(ctx context.Context) (*rescoreJob, error) {
 	var job *rescoreJob
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.txAside(ctx, func(tx *sql.Tx, now time.Time) error {
 		var j rescoreJob
 		err := tx.QueryRowContext(ctx, `SELECT id, version, done, total, cursor, events_upto FROM rescores
 			WHERE state = 'running' AND lease_until < $1 ORDER BY id DESC LIMIT 1`, micros(now)).

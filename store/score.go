@@ -397,6 +397,14 @@ const rescoreAccounts = 100_000
 // moves, and returns the scores it wrote. With onlyStale, a contact already scored under
 // the version (by an ingest that got to it first) is left alone.
 func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactScore, now time.Time, onlyStale bool) ([]*contactScore, error) {
+	return writeScores(ctx, tx, d, scores, now, func(rows []scoreRow) (map[int64]bool, error) {
+		return d.updateScores(ctx, tx, rows, onlyStale)
+	})
+}
+
+// writeScores is saveScores with the rows of changed scores written by write, which
+// returns the ids it wrote.
+func writeScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactScore, now time.Time, write func([]scoreRow) (map[int64]bool, error)) ([]*contactScore, error) {
 	if len(scores) == 0 {
 		return nil, nil
 	}
@@ -440,7 +448,7 @@ func saveScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSco
 		rows = append(rows, r)
 	}
 	for chunk := range slices.Chunk(written, 5000) {
-		updated, err := d.updateScores(ctx, tx, rows[:len(chunk)], onlyStale)
+		updated, err := write(rows[:len(chunk)])
 		if err != nil {
 			return nil, err
 		}
@@ -627,6 +635,11 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 			}
 		}
 	}
+	if len(missing) > 0 {
+		if err := r.applyLogFor(ctx, missing...); err != nil {
+			return err
+		}
+	}
 	loaded, err := a.loadScores(ctx, r.tx, r.db.dialect, missing)
 	if err != nil {
 		return err
@@ -662,6 +675,9 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	}
 	var out []*contactScore
 	if afresh := append(stale, again...); len(afresh) > 0 {
+		if err := r.applyLogFor(ctx, afresh...); err != nil {
+			return err
+		}
 		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, "", func(cs *contactScore) {
 			for _, st := range r.mergedStages[cs.id] {
 				cs.state = lifecycle.Further(a.agreement, cs.state, st)
@@ -711,7 +727,16 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		}
 	}
 	r.scored = out
-	saved, err := saveScores(ctx, r.tx, r.db.dialect, out, now, false)
+	write := func(rows []scoreRow) (map[int64]bool, error) {
+		return r.db.dialect.updateScores(ctx, r.tx, rows, false)
+	}
+	if r.db.defers() {
+		write = func(rows []scoreRow) (map[int64]bool, error) {
+			r.logged = append(r.logged, rows...)
+			return appendScores(ctx, r.tx, rows)
+		}
+	}
+	saved, err := writeScores(ctx, r.tx, r.db.dialect, out, now, write)
 	if err != nil {
 		return err
 	}

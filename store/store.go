@@ -94,6 +94,11 @@ type DB struct {
 	// nanoseconds: a rescore paces itself by how busy ingest is (see pacer).
 	ingesting atomic.Int64
 	lock      *os.File // SQLite with Options.Ingester: held while open
+	// scoreLog is SQLite's log of score columns still to be written to contacts; see
+	// scorelog.go. flushStop and flushDone end the ingester's flusher.
+	scoreLog  *scoreLog
+	flushStop chan struct{}
+	flushDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -186,6 +191,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		db.write, db.read, db.dialect = w, r, sqlite{}
 		db.writing = newWriteSlot()
 		db.checkpointer = newCheckpointer(ck, db.writing)
+		db.scoreLog = newScoreLog(opt.Ingester)
 		if opt.Ingester {
 			if db.lock, err = lockFile(dsn + ".ingest-lock"); err != nil {
 				db.Close()
@@ -197,6 +203,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 			}
 			db.ids = newIDCache(size)
 			db.scores = newScoreCache(size)
+			db.flushStop, db.flushDone = make(chan struct{}), make(chan struct{})
+			go db.flushScores(db.flushStop, db.flushDone)
 		}
 	}
 	if err := db.write.PingContext(ctx); err != nil {
@@ -213,6 +221,10 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) close() error {
+	if db.flushStop != nil {
+		close(db.flushStop)
+		<-db.flushDone
+	}
 	var err error
 	if db.checkpointer != nil {
 		err = db.checkpointer.close()
@@ -271,8 +283,22 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 }
 
 // tx runs fn in a write transaction that commits if fn returns nil and rolls back
-// otherwise. now is the transaction's clock reading.
+// otherwise. now is the transaction's clock reading. On SQLite the score log is applied
+// first, so that fn reads and writes contacts as ingest left them.
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	return db.runTx(ctx, true, fn)
+}
+
+// txAside is tx for the bookkeeping that polls while ingest runs (the job queue's and
+// the rescore's claims), which neither reads nor writes contacts: it leaves the score
+// log for the flusher to apply a second's lines at once.
+func (db *DB) txAside(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	return db.runTx(ctx, false, fn)
+}
+
+// runTx is tx, applying the score log first if applyLog says so. Ingest does not: it
+// applies the log only when it must read a contact that has lines in it.
+func (db *DB) runTx(ctx context.Context, applyLog bool, fn func(tx *sql.Tx, now time.Time) error) error {
 	if db.writing != nil {
 		if !db.writing.acquire(ctx.Done()) {
 			return fmt.Errorf("begin: %w", ctx.Err())
@@ -284,6 +310,12 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) 
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	applied := false
+	if applyLog {
+		if applied, err = db.applyScoreLog(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if err := fn(tx, db.Now().UTC()); err != nil {
 		db.ended(tx)
 		return err
@@ -291,6 +323,9 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) 
 	if err := tx.Commit(); err != nil {
 		db.ended(tx)
 		return fmt.Errorf("commit: %w", err)
+	}
+	if applied {
+		db.scoreLog.applied()
 	}
 	db.committed(tx)
 	return nil

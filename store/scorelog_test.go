@@ -1,0 +1,126 @@
+package store
+
+import (
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"tandem"
+)
+
+const scoreLogTerms = `name: t
+timezone: UTC
+scoring:
+  engagement:
+    half_life: 3650d
+    rules:
+      - { name: demo, on: 'track:Demo Requested', points: 10 }
+      - { name: page, on: page, points: 1, cap: { times: 2, per: 1d } }
+stages:
+  - { key: lead, meaning: a }
+  - { key: mql, meaning: b, enter_when: 'score.engagement >= 30' }
+`
+
+// scoreLogEvents ingests, for user, n demo requests and n page views.
+func scoreLogEvents(t *testing.T, db *DB, src *tandem.Source, now time.Time, user string, n int) {
+	t.Helper()
+	var msgs []*tandem.Message
+	for range n {
+		for _, typ := range []string{tandem.TypeTrack, tandem.TypePage} {
+			m := &tandem.Message{SourceID: src.ID, MessageID: rand.Text(), UserID: user, Type: typ,
+				Timestamp: now, ReceivedAt: now, Properties: []byte(`{}`), Context: []byte(`{}`)}
+			if typ == tandem.TypeTrack {
+				m.Event = "Demo Requested"
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	if _, err := db.Ingest(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rowOf reads a contact's score columns from its row, as a report would, and the
+// number of lines the score log holds.
+func rowOf(t *testing.T, db *DB, user string) (eng float64, stage string, lines int) {
+	t.Helper()
+	err := db.read.QueryRowContext(t.Context(), `SELECT c.score_eng, c.stage, (SELECT COUNT(*) FROM score_log)
+		FROM contacts c JOIN identities i ON i.contact_id = c.id WHERE i.kind = 'user' AND i.value = $1`, user).Scan(&eng, &stage, &lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng, stage, lines
+}
+
+func mustEngagement(t *testing.T, db *DB, user string) (float64, string) {
+	t.Helper()
+	c, err := db.Contact(t.Context(), contactOf(t, db, user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Score.Engagement, c.Stage
+}
+
+// TestScoreLogShowsWhatIngestAcknowledged: ingest appends scores to the log rather than
+// to contact rows, and a read of the contact shows them at once, stage included.
+func TestScoreLogShowsWhatIngestAcknowledged(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	activate(t, db, scoreLogTerms)
+	scoreLogEvents(t, db, src, now, "u1", 2) // 2×10 + 2×1
+	scoreLogEvents(t, db, src, now, "u1", 1) // +10, the page capped: 32, mql
+	if eng, stage, lines := rowOf(t, db, "u1"); lines == 0 || eng != 0 {
+		t.Fatalf("before a read: row engagement %v stage %q with %d log lines; want the row unwritten and lines in the log", eng, stage, lines)
+	}
+	if eng, stage := mustEngagement(t, db, "u1"); eng != 32 || stage != "mql" {
+		t.Errorf("read after ingest: engagement %v, stage %q; want 32, mql", eng, stage)
+	}
+	if eng, stage, lines := rowOf(t, db, "u1"); lines != 0 || eng != 32 || stage != "mql" {
+		t.Errorf("after the read: row engagement %v stage %q with %d log lines; want 32, mql, none", eng, stage, lines)
+	}
+	stages, err := db.ContactStages(t.Context(), contactOf(t, db, "u1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stages) != 2 || stages[1].To != "mql" {
+		t.Errorf("stage history %+v; want lead then mql, once each", stages)
+	}
+}
+
+// TestScoreLogAppliedByAnotherProcess: another process's write transaction applies the
+// log first, and what it then writes to a contact is not undone by lines this process
+// still remembers.
+func TestScoreLogAppliedByAnotherProcess(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	activate(t, db, scoreLogTerms)
+	other, err := Open(t.Context(), db.dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.Now = db.Now
+
+	scoreLogEvents(t, db, src, now, "u1", 1) // 11, in the log
+	if _, _, err := other.CreateSource(t.Context(), "app"); err != nil {
+		t.Fatal(err)
+	}
+	if eng, _, lines := rowOf(t, other, "u1"); eng != 11 || lines != 0 {
+		t.Fatalf("after the other process wrote: row engagement %v with %d log lines; want 11 and none", eng, lines)
+	}
+	scoreLogEvents(t, other, src, now, "u1", 1) // 22, written to the row by the other process
+	scoreLogEvents(t, db, src, now, "u1", 1)    // 32 (page capped), in the log again
+	if eng, stage := mustEngagement(t, db, "u1"); eng != 32 || stage != "mql" {
+		t.Errorf("engagement %v, stage %q; want 32, mql", eng, stage)
+	}
+}
+
+// contactOf returns the id of the contact with user id user.
+func contactOf(t *testing.T, db *DB, user string) int64 {
+	t.Helper()
+	var id int64
+	if err := db.read.QueryRowContext(t.Context(), `SELECT contact_id FROM identities WHERE kind = 'user' AND value = $1`, user).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
