@@ -121,7 +121,18 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			}
 		}
 		return r.score(ctx, insert, stored)
+	}, func() {
+		// Before another writer may apply the log: it must find these lines.
+		if db.defers() {
+			if r.logApplied {
+				db.scoreLog.applied()
+			}
+			db.scoreLog.appended(r.logged, time.Now(), db.scores.dataVersion)
+		}
 	})
+	if testHookIngested != nil && err == nil {
+		testHookIngested()
+	}
 	if err != nil {
 		if db.ids != nil {
 			// Whatever failed may have been caused by what the caches believed; the
@@ -137,14 +148,12 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			db.scores.remember(r.act, r.scored, r.merged)
 		}
 	}
-	if db.defers() {
-		if r.logApplied {
-			db.scoreLog.applied()
-		}
-		db.scoreLog.appended(r.logged, time.Now(), db.scores.dataVersion)
-	}
 	return out, nil
 }
+
+// testHookIngested, when set by a test, runs after each ingest transaction has
+// committed and given up the write slot.
+var testHookIngested func()
 
 // resolver holds the identities that one ingest transaction has seen. Every key the
 // transaction needs is loaded up front, so a key missing from a map does not exist.

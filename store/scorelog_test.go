@@ -2,6 +2,8 @@ package store
 
 import (
 	"crypto/rand"
+	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -123,4 +125,87 @@ func contactOf(t *testing.T, db *DB, user string) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestScoreLogUnderConcurrentWriters ingests new people in a stream of commits while
+// another goroutine runs write transactions (each applies the log) and the flusher
+// applies it once a second, then checks, as another process would after a crash, that
+// the log and the contact rows together hold every acknowledged score: a writer that
+// slipped in between an ingest's commit and its note of the lines it appended would
+// have applied the lines it knew of and emptied the table of the others.
+func TestScoreLogUnderConcurrentWriters(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	activate(t, db, scoreLogTerms)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := db.tx(t.Context(), func(*sql.Tx, time.Time) error { return nil }); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(3 * time.Millisecond) // lines of a few commits build up meanwhile
+		}
+	}()
+	people := 0
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); {
+		for range 50 {
+			scoreLogEvents(t, db, src, now, fmt.Sprintf("p%d", people), 1)
+			people++
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(t.Context(), db.dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, _, err := other.CreateSource(t.Context(), "app"); err != nil { // applies the log from the table
+		t.Fatal(err)
+	}
+	var total, wrong int
+	if err := other.read.QueryRowContext(t.Context(), `SELECT COUNT(*), COALESCE(SUM(score_eng <> 11), 0) FROM contacts`).Scan(&total, &wrong); err != nil {
+		t.Fatal(err)
+	}
+	if total != people || wrong != 0 {
+		t.Errorf("%d contacts for %d people, %d of them without the 11 points acknowledged", total, people, wrong)
+	}
+}
+
+// TestScoreLogNotedBeforeTheNextWriter has a write transaction begin the moment an
+// ingest transaction that appended lines has committed and let go of the write slot:
+// applying the log then must find those lines, and leave none behind in memory only.
+func TestScoreLogNotedBeforeTheNextWriter(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	activate(t, db, scoreLogTerms)
+	scoreLogEvents(t, db, src, now, "u1", 1) // lines the log knows of
+	testHookIngested = func() {
+		testHookIngested = nil
+		if err := db.tx(t.Context(), func(*sql.Tx, time.Time) error { return nil }); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { testHookIngested = nil }()
+	scoreLogEvents(t, db, src, now, "u2", 1)
+	other, err := Open(t.Context(), db.dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, u := range []string{"u1", "u2"} {
+		if eng, _, lines := rowOf(t, other, u); eng != 11 || lines != 0 {
+			t.Errorf("%s as another process reads it: row engagement %v with %d log lines; want 11 in the row", u, eng, lines)
+		}
+	}
 }

@@ -286,19 +286,21 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 // otherwise. now is the transaction's clock reading. On SQLite the score log is applied
 // first, so that fn reads and writes contacts as ingest left them.
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
-	return db.runTx(ctx, true, fn)
+	return db.runTx(ctx, true, fn, nil)
 }
 
 // txAside is tx for the bookkeeping that polls while ingest runs (the job queue's and
 // the rescore's claims), which neither reads nor writes contacts: it leaves the score
 // log for the flusher to apply a second's lines at once.
 func (db *DB) txAside(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
-	return db.runTx(ctx, false, fn)
+	return db.runTx(ctx, false, fn, nil)
 }
 
 // runTx is tx, applying the score log first if applyLog says so. Ingest does not: it
-// applies the log only when it must read a contact that has lines in it.
-func (db *DB) runTx(ctx context.Context, applyLog bool, fn func(tx *sql.Tx, now time.Time) error) error {
+// applies the log only when it must read a contact that has lines in it. committed,
+// if not nil, runs once the transaction committed, before another may begin: what it
+// records of the transaction is then never behind the store for the next writer.
+func (db *DB) runTx(ctx context.Context, applyLog bool, fn func(tx *sql.Tx, now time.Time) error, committed func()) error {
 	if db.writing != nil {
 		if !db.writing.acquire(ctx.Done()) {
 			return fmt.Errorf("begin: %w", ctx.Err())
@@ -326,6 +328,9 @@ func (db *DB) runTx(ctx context.Context, applyLog bool, fn func(tx *sql.Tx, now 
 	}
 	if applied {
 		db.scoreLog.applied()
+	}
+	if committed != nil {
+		committed()
 	}
 	db.committed(tx)
 	return nil
