@@ -337,6 +337,7 @@ type scoreRow struct {
 	staged               bool  // the stage columns differ from the stored ones
 	version              int
 	caps                 string
+	seq                  int64 // a line of the score log: its place in the log
 }
 
 // touchVersions sets the scored version of contacts not already scored under it, and

@@ -732,8 +732,9 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 	}
 	if r.db.defers() {
 		write = func(rows []scoreRow) (map[int64]bool, error) {
+			written, err := appendScores(ctx, r.tx, rows) // sets the rows' places in the log
 			r.logged = append(r.logged, rows...)
-			return appendScores(ctx, r.tx, rows)
+			return written, err
 		}
 	}
 	saved, err := writeScores(ctx, r.tx, r.db.dialect, out, now, write)

@@ -181,7 +181,7 @@ func (db *DB) applyScoreLog(ctx context.Context, tx *sql.Tx) (bool, error) {
 	}
 	// The latest line holds a contact's columns; its stage moved at the latest time any
 	// line says it did, and the stage columns need writing if any line changed them.
-	rows, err := tx.QueryContext(ctx, `SELECT g.contact_id, g.score_fit, g.score_eng, g.grade, g.stage, g.funnel_stage,
+	rows, err := tx.QueryContext(ctx, `SELECT g.seq, g.contact_id, g.score_fit, g.score_eng, g.grade, g.stage, g.funnel_stage,
 			COALESCE(l.stage_at, 0), l.staged, g.scored_version, g.score_caps
 		FROM (SELECT MAX(seq) AS seq, MAX(stage_at) AS stage_at, MAX(staged) AS staged FROM score_log GROUP BY contact_id) l
 		JOIN score_log g ON g.seq = l.seq ORDER BY g.contact_id`)
@@ -191,7 +191,7 @@ func (db *DB) applyScoreLog(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var lines []scoreRow
 	for rows.Next() {
 		var r scoreRow
-		if err := rows.Scan(&r.id, &r.fit, &r.eng, &r.grade, &r.stage, &r.funnel, &r.stageAt, &r.staged, &r.version, &r.caps); err != nil {
+		if err := rows.Scan(&r.seq, &r.id, &r.fit, &r.eng, &r.grade, &r.stage, &r.funnel, &r.stageAt, &r.staged, &r.version, &r.caps); err != nil {
 			rows.Close()
 			return false, fmt.Errorf("apply score log: %w", err)
 		}
@@ -207,7 +207,9 @@ func (db *DB) applyScoreLog(ctx context.Context, tx *sql.Tx) (bool, error) {
 	return true, db.writeLines(ctx, tx, lines)
 }
 
-// writeLines writes the latest lines of the log to contacts and empties it.
+// writeLines writes the latest lines of the log to contacts and takes them, and the
+// lines before them, out of the log. Lines appended after the latest of them stay: a
+// writer that knew of fewer lines than the table holds must not drop the others.
 func (db *DB) writeLines(ctx context.Context, tx *sql.Tx, lines []scoreRow) error {
 	if len(lines) == 0 {
 		return nil
@@ -215,13 +217,18 @@ func (db *DB) writeLines(ctx context.Context, tx *sql.Tx, lines []scoreRow) erro
 	if _, err := db.dialect.updateScores(ctx, tx, lines, false); err != nil {
 		return fmt.Errorf("apply score log: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM score_log`); err != nil {
+	last := int64(0)
+	for _, l := range lines {
+		last = max(last, l.seq)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM score_log WHERE seq <= $1`, last); err != nil {
 		return fmt.Errorf("apply score log: %w", err)
 	}
 	return nil
 }
 
-// appendScores appends score rows to the log in tx, in place of updating contacts.
+// appendScores appends score rows to the log in tx, in place of updating contacts, and
+// sets each row's seq.
 func appendScores(ctx context.Context, tx *sql.Tx, rows []scoreRow) (map[int64]bool, error) {
 	st, err := tx.PrepareContext(ctx, `INSERT INTO score_log (contact_id, score_fit, score_eng, grade, stage, funnel_stage,
 		stage_at, staged, scored_version, score_caps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`)
@@ -230,12 +237,16 @@ func appendScores(ctx context.Context, tx *sql.Tx, rows []scoreRow) (map[int64]b
 	}
 	defer st.Close()
 	out := make(map[int64]bool, len(rows))
-	for _, r := range rows {
+	for i, r := range rows {
 		var at any
 		if r.stageAt != 0 {
 			at = r.stageAt
 		}
-		if _, err := st.ExecContext(ctx, r.id, r.fit, r.eng, r.grade, r.stage, r.funnel, at, r.staged, r.version, r.caps); err != nil {
+		res, err := st.ExecContext(ctx, r.id, r.fit, r.eng, r.grade, r.stage, r.funnel, at, r.staged, r.version, r.caps)
+		if err != nil {
+			return nil, fmt.Errorf("log scores of contact %d: %w", r.id, err)
+		}
+		if rows[i].seq, err = res.LastInsertId(); err != nil {
 			return nil, fmt.Errorf("log scores of contact %d: %w", r.id, err)
 		}
 		out[r.id] = true
