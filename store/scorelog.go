@@ -221,7 +221,18 @@ func (db *DB) writeLines(ctx context.Context, tx *sql.Tx, lines []scoreRow) erro
 	for _, l := range lines {
 		last = max(last, l.seq)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM score_log WHERE seq <= $1`, last); err != nil {
+	// Emptying the table whole is far cheaper than deleting its lines one by one.
+	var newest int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM score_log`).Scan(&newest); err != nil {
+		return fmt.Errorf("apply score log: %w", err)
+	}
+	var err error
+	if newest <= last {
+		_, err = tx.ExecContext(ctx, `DELETE FROM score_log`)
+	} else {
+		_, err = tx.ExecContext(ctx, `DELETE FROM score_log WHERE seq <= $1`, last)
+	}
+	if err != nil {
 		return fmt.Errorf("apply score log: %w", err)
 	}
 	return nil
