@@ -198,7 +198,7 @@ type resolver struct {
 // applyLogFor applies the score log in the transaction before it reads the score
 // columns of contacts ids from their rows, if any of them may have lines in it.
 func (r *resolver) applyLogFor(ctx context.Context, ids ...int64) error {
-	if !r.db.defers() || r.logApplied || !r.db.scoreLog.holdsAny(ids) {
+	if len(ids) == 0 || !r.db.defers() || r.logApplied || !r.db.scoreLog.holdsAny(ids) {
 		return nil
 	}
 	if _, err := r.db.applyScoreLog(ctx, r.tx); err != nil {

@@ -635,10 +635,8 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 			}
 		}
 	}
-	if len(missing) > 0 {
-		if err := r.applyLogFor(ctx, missing...); err != nil {
-			return err
-		}
+	if err := r.applyLogFor(ctx, missing...); err != nil {
+		return err
 	}
 	loaded, err := a.loadScores(ctx, r.tx, r.db.dialect, missing)
 	if err != nil {
@@ -727,17 +725,16 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		}
 	}
 	r.scored = out
-	write := func(rows []scoreRow) (map[int64]bool, error) {
-		return r.db.dialect.updateScores(ctx, r.tx, rows, false)
-	}
+	var saved []*contactScore
 	if r.db.defers() {
-		write = func(rows []scoreRow) (map[int64]bool, error) {
+		saved, err = writeScores(ctx, r.tx, r.db.dialect, out, now, func(rows []scoreRow) (map[int64]bool, error) {
 			written, err := appendScores(ctx, r.tx, rows) // sets the rows' places in the log
 			r.logged = append(r.logged, rows...)
 			return written, err
-		}
+		})
+	} else {
+		saved, err = saveScores(ctx, r.tx, r.db.dialect, out, now, false)
 	}
-	saved, err := writeScores(ctx, r.tx, r.db.dialect, out, now, write)
 	if err != nil {
 		return err
 	}

@@ -181,28 +181,16 @@ func (db *DB) applyScoreLog(ctx context.Context, tx *sql.Tx) (bool, error) {
 	}
 	// The latest line holds a contact's columns; its stage moved at the latest time any
 	// line says it did, and the stage columns need writing if any line changed them.
-	rows, err := tx.QueryContext(ctx, `SELECT g.seq, g.contact_id, g.score_fit, g.score_eng, g.grade, g.stage, g.funnel_stage,
+	lines, err := rowsOf(ctx, tx, "apply score log", `SELECT g.seq, g.contact_id, g.score_fit, g.score_eng, g.grade, g.stage, g.funnel_stage,
 			COALESCE(l.stage_at, 0), l.staged, g.scored_version, g.score_caps
 		FROM (SELECT MAX(seq) AS seq, MAX(stage_at) AS stage_at, MAX(staged) AS staged FROM score_log GROUP BY contact_id) l
-		JOIN score_log g ON g.seq = l.seq ORDER BY g.contact_id`)
-	if err != nil {
-		return false, fmt.Errorf("apply score log: %w", err)
-	}
-	var lines []scoreRow
-	for rows.Next() {
+		JOIN score_log g ON g.seq = l.seq ORDER BY g.contact_id`, nil, func(s interface{ Scan(...any) error }) (scoreRow, error) {
 		var r scoreRow
-		if err := rows.Scan(&r.seq, &r.id, &r.fit, &r.eng, &r.grade, &r.stage, &r.funnel, &r.stageAt, &r.staged, &r.version, &r.caps); err != nil {
-			rows.Close()
-			return false, fmt.Errorf("apply score log: %w", err)
-		}
-		lines = append(lines, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("apply score log: %w", err)
-	}
-	if len(lines) == 0 {
-		return true, nil
+		err := s.Scan(&r.seq, &r.id, &r.fit, &r.eng, &r.grade, &r.stage, &r.funnel, &r.stageAt, &r.staged, &r.version, &r.caps)
+		return r, err
+	})
+	if err != nil {
+		return false, err
 	}
 	return true, db.writeLines(ctx, tx, lines)
 }
