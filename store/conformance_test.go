@@ -47,6 +47,7 @@ func TestConformance(t *testing.T) {
 		{"AliasAnonymousID", testAliasAnonymousID},
 		{"AliasEarlierUserID", testAliasEarlierUserID},
 		{"MessageIDDedupe", testMessageIDDedupe},
+		{"DuplicatesAmongManyMessages", testDuplicatesAmongManyMessages},
 		{"RetriedIdentifyChangesNothing", testRetriedIdentifyChangesNothing},
 		{"CompanyDomainAccount", testCompanyDomainAccount},
 		{"FreeMailNoAccount", testFreeMailNoAccount},
@@ -430,6 +431,54 @@ func testMessageIDDedupe(t *testing.T, db *store.DB) {
 	slices.Sort(sources)
 	if want := []int64{min(src, other), max(src, other)}; !slices.Equal(sources, want) {
 		t.Errorf("event sources = %v, want %v", sources, want)
+	}
+}
+
+// testDuplicatesAmongManyMessages sends a call larger than one statement of the store's
+// inserts, with copies of messages of the same call (on either side of a statement's
+// end) and retries of messages stored before, and checks each message's outcome.
+func testDuplicatesAmongManyMessages(t *testing.T, db *store.DB) {
+	src := mustCreateSource(t, db)
+	var before []*tandem.Message
+	for i := range 20 {
+		before = append(before, trackMessage(src, fmt.Sprintf("user-%d", i%5), "", "Signed Up"))
+	}
+	mustIngest(t, db, before...)
+	var msgs []*tandem.Message
+	var want []tandem.Outcome
+	for i := range 260 {
+		switch {
+		case i%13 == 12:
+			retry := *before[i%len(before)]
+			msgs = append(msgs, &retry)
+			want = append(want, tandem.Duplicate)
+		case i%7 == 6:
+			again := *msgs[i-6+i%5] // sent earlier in this call
+			msgs = append(msgs, &again)
+			want = append(want, tandem.Duplicate)
+		default:
+			msgs = append(msgs, trackMessage(src, fmt.Sprintf("user-%d", i%9), "", "Pricing Viewed"))
+			want = append(want, tandem.Stored)
+		}
+	}
+	got := mustIngest(t, db, msgs...)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("outcome of message %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	stored := 0
+	for _, o := range want {
+		if o == tandem.Stored {
+			stored++
+		}
+	}
+	n, err := db.CountEvents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len(before) + stored); n != want {
+		t.Errorf("CountEvents = %d, want %d", n, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -174,29 +175,59 @@ func (sqlite) newIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]in
 func (sqlite) forUpdate() string  { return "" }
 func (sqlite) skipLocked() string { return "" }
 
+// insertEvents writes the rows a hundred to a statement: SQLite's cost of running a
+// statement, binding its values and stepping it, is paid once per hundred rows instead
+// of once per row.
 func (sqlite) insertEvents(ctx context.Context, tx *sql.Tx, rows []eventRow) ([]bool, error) {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (source_id, message_id, type, event, name,
-		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at, touch)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING`)
+	wrote, err := insertValues(ctx, tx, sqlite{}, `INSERT INTO events (source_id, message_id, type, event, name,
+		user_id, anonymous_id, contact_id, visitor_id, properties, context, timestamp, client_ts, received_at, touch)`,
+		"ON CONFLICT DO NOTHING", 15, len(rows), func(i int, args []any) []any {
+			r := &rows[i]
+			return append(args, r.sourceID, r.messageID, r.typ, r.event, r.name, r.userID, r.anonymousID,
+				nullID(r.contactID), nullID(r.visitorID), string(r.properties), string(r.context), r.timestamp, r.clientTS,
+				r.receivedAt, nullText(r.touch))
+		}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("prepare event insert: %w", err)
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	stored := make([]bool, len(rows))
+	if int(wrote) == len(rows) {
+		for i := range stored {
+			stored[i] = true
+		}
+		return stored, nil
+	}
+	return stored, newestStored(ctx, tx, rows, int(wrote), stored)
+}
+
+// newestStored marks which rows an insert that stored n of them stored, when some were
+// duplicates. SQLite gives a new row the id after the largest, so the rows stored are
+// the n largest ids among the rows' messages; of several copies of one message, the
+// first is the one stored.
+func newestStored(ctx context.Context, tx *sql.Tx, rows []eventRow, n int, stored []bool) error {
+	stmt, err := tx.PrepareContext(ctx, `SELECT id FROM events WHERE source_id = ? AND client_ts = ? AND message_id = ?`)
+	if err != nil {
+		return fmt.Errorf("insert events: %w", err)
 	}
 	defer stmt.Close()
-	stored := make([]bool, len(rows))
+	ids := make([]int64, len(rows))
 	for i, r := range rows {
-		res, err := stmt.ExecContext(ctx, r.sourceID, r.messageID, r.typ, r.event, r.name, r.userID,
-			r.anonymousID, nullID(r.contactID), nullID(r.visitorID), string(r.properties), string(r.context), r.timestamp, r.clientTS, r.receivedAt,
-			nullText(r.touch))
-		if err != nil {
-			return nil, fmt.Errorf("insert event %q: %w", r.messageID, err)
+		if err := stmt.QueryRowContext(ctx, r.sourceID, r.clientTS, r.messageID).Scan(&ids[i]); err != nil {
+			return fmt.Errorf("insert event %q: %w", r.messageID, err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, fmt.Errorf("insert event %q: %w", r.messageID, err)
-		}
-		stored[i] = n == 1
 	}
-	return stored, nil
+	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
+	if n > len(distinct) {
+		return fmt.Errorf("insert events: %d stored of %d distinct messages", n, len(distinct))
+	}
+	newest := distinct[len(distinct)-n:]
+	taken := make([]bool, n)
+	for i, id := range ids {
+		if j, ok := slices.BinarySearch(newest, id); ok && !taken[j] {
+			stored[i], taken[j] = true, true
+		}
+	}
+	return nil
 }
 
 type postgres struct{}
