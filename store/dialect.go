@@ -27,6 +27,10 @@ type dialect interface {
 	// holds is a condition that the JSON text of an events column (properties or
 	// context) contains the text parameter p.
 	holds(col, p string) string
+	// needles returns the texts, one of which the JSON text of an events column
+	// holds (see holds) if one of its strings contains one of texts, which have no
+	// character JSON escapes.
+	needles(texts []string) []string
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
@@ -82,6 +86,10 @@ type sqlite struct{}
 func (sqlite) name() string { return "sqlite" }
 
 func (sqlite) holds(col, p string) string { return "instr(" + col + ", " + p + ") > 0" }
+
+// needles adds a backslash to texts: SQLite keeps the JSON text as it came, in which
+// a string may escape any character (/pr\u0069cing).
+func (sqlite) needles(texts []string) []string { return append([]string{`\`}, texts...) }
 
 func (sqlite) in(col string, n int, values []string) (string, any) {
 	b, _ := json.Marshal(values)
@@ -237,6 +245,12 @@ func (postgres) name() string { return "postgres" }
 // holds reads the column's JSONB as text, which writes a string's characters as they
 // are but for quotes, backslashes and control characters.
 func (postgres) holds(col, p string) string { return "strpos(" + col + "::text, " + p + ") > 0" }
+
+// needles returns texts as they are: PostgreSQL keeps JSONB decoded and writes a
+// string's characters as themselves, but for quotes, backslashes and control
+// characters, which a rescore's texts never hold (see agreement.Needles). A look for a
+// backslash would render every row's JSONB a second time.
+func (postgres) needles(texts []string) []string { return texts }
 
 func (postgres) in(col string, n int, values []string) (string, any) {
 	return col + " = ANY($" + strconv.Itoa(n) + ")", values

@@ -924,8 +924,8 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 		if k.event != "" {
 			term += " AND " + nameCol(k.typ) + " = " + arg(k.event)
 		}
-		hold := []string{d.holds(k.root, arg(`\`))}
-		for _, s := range texts[k] {
+		var hold []string
+		for _, s := range d.needles(texts[k]) {
 			hold = append(hold, d.holds(k.root, arg(s)))
 		}
 		anyOf = append(anyOf, "("+term+" AND ("+strings.Join(hold, " OR ")+"))")
