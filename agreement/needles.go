@@ -1,6 +1,7 @@
 package agreement
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -10,9 +11,12 @@ import (
 // `when` to hold, so that a rescore can ask the database for the few events a page rule
 // may fire on instead of reading every page view: whenever the expression holds, the
 // text of the event's Root ("properties" or "context") contains one of Any, or a
-// backslash (a client may escape any character of a JSON string).
+// backslash (a client may escape any character of a JSON string). When Path is set,
+// the member of Root at Path (["path"] for properties.path) is a string that contains
+// one of Any: a store that keeps the JSON decoded can look there alone.
 type Needles struct {
 	Root string
+	Path []string
 	Any  []string
 }
 
@@ -42,22 +46,28 @@ func needlesOf(node ast.Node) *Needles {
 			if l == nil || r == nil || l.Root != r.Root {
 				return nil
 			}
-			return &Needles{Root: l.Root, Any: append(append([]string{}, l.Any...), r.Any...)}
+			out := &Needles{Root: l.Root, Any: append(append([]string{}, l.Any...), r.Any...)}
+			if slices.Equal(l.Path, r.Path) {
+				out.Path = l.Path
+			}
+			return out
 		case "==", "startsWith", "endsWith", "contains":
-			root, lit := textRoot(n.Left), n.Right
+			side, lit := n.Left, n.Right
+			root, path := textRoot(side)
 			if n.Operator == "==" && root == "" {
-				root, lit = textRoot(n.Right), n.Left
+				side, lit = n.Right, n.Left
+				root, path = textRoot(side)
 			}
 			if s, ok := lit.(*ast.StringNode); ok && root != "" && verbatim(s.Value) {
-				return &Needles{Root: root, Any: []string{s.Value}}
+				return &Needles{Root: root, Path: path, Any: []string{s.Value}}
 			}
 		case "in":
-			root, list := textRoot(n.Left), n.Right
-			a, ok := list.(*ast.ArrayNode)
+			root, path := textRoot(n.Left)
+			a, ok := n.Right.(*ast.ArrayNode)
 			if root == "" || !ok || len(a.Nodes) == 0 {
 				return nil
 			}
-			out := &Needles{Root: root}
+			out := &Needles{Root: root, Path: path}
 			for _, item := range a.Nodes {
 				s, ok := item.(*ast.StringNode)
 				if !ok || !verbatim(s.Value) {
@@ -72,25 +82,36 @@ func needlesOf(node ast.Node) *Needles {
 }
 
 // textRoot returns "properties" or "context" if node reads a member of one of them,
-// such as properties.path or context.page.url, and "" otherwise.
-func textRoot(node ast.Node) string {
+// such as properties.path or context.page.url, and "" otherwise; and the names of the
+// members it reads under it (["page", "url"]), or nil if one is not a name written out.
+func textRoot(node ast.Node) (string, []string) {
 	if c, ok := node.(*ast.ChainNode); ok {
 		node = c.Node
 	}
 	m, ok := node.(*ast.MemberNode)
 	if !ok {
-		return ""
+		return "", nil
 	}
+	var path []string
+	named := true
 	for {
-		switch {
-		case isName(m.Node, "properties"):
-			return "properties"
-		case isName(m.Node, "context"):
-			return "context"
+		if s, ok := m.Property.(*ast.StringNode); ok && named {
+			path = append(path, s.Value)
+		} else {
+			named = false
+		}
+		for _, root := range []string{"properties", "context"} {
+			if isName(m.Node, root) {
+				if !named {
+					path = nil
+				}
+				slices.Reverse(path)
+				return root, path
+			}
 		}
 		inner, ok := m.Node.(*ast.MemberNode)
 		if !ok {
-			return ""
+			return "", nil
 		}
 		m = inner
 	}

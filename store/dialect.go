@@ -24,13 +24,11 @@ type dialect interface {
 	// updateScores writes contacts' score columns in one statement and returns the ids
 	// it updated. With onlyStale it skips contacts already scored under a row's version.
 	updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error)
-	// holds is a condition that the JSON text of an events column (properties or
-	// context) contains the text parameter p.
-	holds(col, p string) string
-	// needles returns the texts, one of which the JSON text of an events column
-	// holds (see holds) if one of its strings contains one of texts, which have no
-	// character JSON escapes.
-	needles(texts []string) []string
+	// holds is a condition that holds for an event whose events column col
+	// (properties or context) has a string member at path (["path"]) that contains one
+	// of texts, which have no character JSON escapes (see agreement.Needles); path may
+	// be nil, for any string in col. arg binds a value and returns its placeholder.
+	holds(col string, path, texts []string, arg func(any) string) string
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
@@ -85,11 +83,16 @@ type sqlite struct{}
 
 func (sqlite) name() string { return "sqlite" }
 
-func (sqlite) holds(col, p string) string { return "instr(" + col + ", " + p + ") > 0" }
-
-// needles adds a backslash to texts: SQLite keeps the JSON text as it came, in which
-// a string may escape any character (/pr\u0069cing).
-func (sqlite) needles(texts []string) []string { return append([]string{`\`}, texts...) }
+// holds looks in the column's JSON text as it came, whatever the path: finding the
+// member would cost a parse of every row. A string there may escape any character
+// (/pr\u0069cing), so a backslash is looked for too.
+func (sqlite) holds(col string, _, texts []string, arg func(any) string) string {
+	terms := make([]string, 0, len(texts)+1)
+	for _, t := range append([]string{`\`}, texts...) {
+		terms = append(terms, "instr("+col+", "+arg(t)+") > 0")
+	}
+	return strings.Join(terms, " OR ")
+}
 
 func (sqlite) in(col string, n int, values []string) (string, any) {
 	b, _ := json.Marshal(values)
@@ -242,15 +245,21 @@ type postgres struct{}
 
 func (postgres) name() string { return "postgres" }
 
-// holds reads the column's JSONB as text, which writes a string's characters as they
-// are but for quotes, backslashes and control characters.
-func (postgres) holds(col, p string) string { return "strpos(" + col + "::text, " + p + ") > 0" }
-
-// needles returns texts as they are: PostgreSQL keeps JSONB decoded and writes a
-// string's characters as themselves, but for quotes, backslashes and control
-// characters, which a rescore's texts never hold (see agreement.Needles). A look for a
-// backslash would render every row's JSONB a second time.
-func (postgres) needles(texts []string) []string { return texts }
+// holds reads the member at path of the column's JSONB as text (#>>), which is the
+// string itself, decoded; without a path, the whole column as JSON text, which writes
+// a string's characters as themselves but for quotes, backslashes and control
+// characters (and costs a rendering of the row's JSONB for each text).
+func (postgres) holds(col string, path, texts []string, arg func(any) string) string {
+	of := col + "::text"
+	if len(path) > 0 {
+		of = "(" + col + " #>> " + arg(path) + ")"
+	}
+	terms := make([]string, len(texts))
+	for i, t := range texts {
+		terms[i] = "strpos(" + of + ", " + arg(t) + ") > 0"
+	}
+	return strings.Join(terms, " OR ")
+}
 
 func (postgres) in(col string, n int, values []string) (string, any) {
 	return col + " = ANY($" + strconv.Itoa(n) + ")", values

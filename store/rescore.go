@@ -841,7 +841,8 @@ type condition struct {
 //
 // A rule whose condition names text its events hold (properties.path startsWith
 // "/pricing": see agreement.Needles) asks for only the events whose properties or
-// context hold it, or a backslash: four in five events are page views, and most page
+// context hold it, or a backslash (PostgreSQL looks in the member the rule reads, such
+// as properties.path, when it can): four in five events are page views, and most page
 // rules hold for a few paths, so the rest are never copied out of the database, decoded
 // and matched. Past maxNeedleRules such rules, they are asked for by type and name.
 func (a *active) candidateEvents(d dialect, n int) *condition {
@@ -853,7 +854,7 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 		types  []string
 		narrow []*agreement.EngagementRule
 	)
-	arg := func(v string) string {
+	arg := func(v any) string {
 		c.args = append(c.args, v)
 		n++
 		return fmt.Sprintf("$%d", n-1)
@@ -901,21 +902,23 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 			anyOf = append(anyOf, "(type = "+arg(typ)+" AND "+nameCol(typ)+" IN ("+strings.Join(in, ", ")+"))")
 		}
 	}
-	// Rules on the same events and column share one term, and one look for a
+	// Rules on the same events and member share one term, and one look for a
 	// backslash.
-	type textKey struct{ typ, event, root string }
+	type textKey struct{ typ, event, root, path string }
 	var (
 		keys  []textKey
 		texts = map[textKey][]string{}
+		paths = map[textKey][]string{}
 	)
 	for _, r := range narrow {
 		if typed[r.Type] {
 			continue // its type is read whole anyway
 		}
 		nd := needles[r]
-		k := textKey{r.Type, r.Event, nd.Root}
+		k := textKey{r.Type, r.Event, nd.Root, strings.Join(nd.Path, "\x00")}
 		if texts[k] == nil {
 			keys = append(keys, k)
+			paths[k] = nd.Path
 		}
 		texts[k] = append(texts[k], nd.Any...)
 	}
@@ -924,11 +927,7 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 		if k.event != "" {
 			term += " AND " + nameCol(k.typ) + " = " + arg(k.event)
 		}
-		var hold []string
-		for _, s := range d.needles(texts[k]) {
-			hold = append(hold, d.holds(k.root, arg(s)))
-		}
-		anyOf = append(anyOf, "("+term+" AND ("+strings.Join(hold, " OR ")+"))")
+		anyOf = append(anyOf, "("+term+" AND ("+d.holds(k.root, paths[k], texts[k], arg)+"))")
 	}
 	c.sql = "1 = 0"
 	if len(anyOf) > 0 {
