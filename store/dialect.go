@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"tandem/agreement"
 )
 
 // dialect holds what differs between the engines.
@@ -24,11 +26,10 @@ type dialect interface {
 	// updateScores writes contacts' score columns in one statement and returns the ids
 	// it updated. With onlyStale it skips contacts already scored under a row's version.
 	updateScores(ctx context.Context, tx *sql.Tx, rows []scoreRow, onlyStale bool) (map[int64]bool, error)
-	// holds is a condition that holds for an event whose events column col
-	// (properties or context) has a string member at path (["path"]) that contains one
-	// of texts, which have no character JSON escapes (see agreement.Needles); path may
-	// be nil, for any string in col. arg binds a value and returns its placeholder.
-	holds(col string, path, texts []string, arg func(any) string) string
+	// holds is a condition that holds for an event whose column nd.Root (properties
+	// or context) holds one of nd.Any as agreement.Needles says; arg binds a value and
+	// returns its placeholder.
+	holds(nd *agreement.Needles, arg func(any) string) string
 	// lockIngest waits until no other ingest transaction runs, in any process, and
 	// holds that until tx ends. It must be tx's first statement.
 	lockIngest(ctx context.Context, tx *sql.Tx) error
@@ -86,10 +87,10 @@ func (sqlite) name() string { return "sqlite" }
 // holds looks in the column's JSON text as it came, whatever the path: finding the
 // member would cost a parse of every row. A string there may escape any character
 // (/pr\u0069cing), so a backslash is looked for too.
-func (sqlite) holds(col string, _, texts []string, arg func(any) string) string {
-	terms := make([]string, 0, len(texts)+1)
-	for _, t := range append([]string{`\`}, texts...) {
-		terms = append(terms, "instr("+col+", "+arg(t)+") > 0")
+func (sqlite) holds(nd *agreement.Needles, arg func(any) string) string {
+	terms := make([]string, 0, len(nd.Any)+1)
+	for _, t := range append([]string{`\`}, nd.Any...) {
+		terms = append(terms, "instr("+nd.Root+", "+arg(t)+") > 0")
 	}
 	return strings.Join(terms, " OR ")
 }
@@ -249,13 +250,13 @@ func (postgres) name() string { return "postgres" }
 // string itself, decoded; without a path, the whole column as JSON text, which writes
 // a string's characters as themselves but for quotes, backslashes and control
 // characters (and costs a rendering of the row's JSONB for each text).
-func (postgres) holds(col string, path, texts []string, arg func(any) string) string {
-	of := col + "::text"
-	if len(path) > 0 {
-		of = "(" + col + " #>> " + arg(path) + ")"
+func (postgres) holds(nd *agreement.Needles, arg func(any) string) string {
+	of := nd.Root + "::text"
+	if len(nd.Path) > 0 {
+		of = "(" + nd.Root + " #>> " + arg(nd.Path) + ")"
 	}
-	terms := make([]string, len(texts))
-	for i, t := range texts {
+	terms := make([]string, len(nd.Any))
+	for i, t := range nd.Any {
 		terms[i] = "strpos(" + of + ", " + arg(t) + ") > 0"
 	}
 	return strings.Join(terms, " OR ")

@@ -907,8 +907,7 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 	type textKey struct{ typ, event, root, path string }
 	var (
 		keys  []textKey
-		texts = map[textKey][]string{}
-		paths = map[textKey][]string{}
+		texts = map[textKey]*agreement.Needles{}
 	)
 	for _, r := range narrow {
 		if typed[r.Type] {
@@ -918,16 +917,16 @@ func (a *active) candidateEvents(d dialect, n int) *condition {
 		k := textKey{r.Type, r.Event, nd.Root, strings.Join(nd.Path, "\x00")}
 		if texts[k] == nil {
 			keys = append(keys, k)
-			paths[k] = nd.Path
+			texts[k] = &agreement.Needles{Root: nd.Root, Path: nd.Path}
 		}
-		texts[k] = append(texts[k], nd.Any...)
+		texts[k].Any = append(texts[k].Any, nd.Any...)
 	}
 	for _, k := range keys {
 		term := "type = " + arg(k.typ)
 		if k.event != "" {
 			term += " AND " + nameCol(k.typ) + " = " + arg(k.event)
 		}
-		anyOf = append(anyOf, "("+term+" AND ("+d.holds(k.root, paths[k], texts[k], arg)+"))")
+		anyOf = append(anyOf, "("+term+" AND ("+d.holds(texts[k], arg)+"))")
 	}
 	c.sql = "1 = 0"
 	if len(anyOf) > 0 {
