@@ -242,6 +242,10 @@ type active struct {
 	anchor    int64
 	agreement *agreement.Agreement
 	model     *scoring.Model
+	// carried are the labels whose contacts hold its scores as well as those labelled
+	// with its version (see carried.go); carriedList is the column they were read from.
+	carried     []int
+	carriedList string
 	// What its rules read, so that what none reads is not loaded.
 	readsProperties, readsContext bool
 	stagesReadProfile             bool
@@ -294,16 +298,29 @@ func (db *DB) activeIn(ctx context.Context, q querier) (*active, error) {
 	var (
 		version int
 		anchor  int64
+		carried string
 	)
-	err := q.QueryRowContext(ctx, `SELECT version, anchor_at FROM agreements WHERE status = 'active'`).Scan(&version, &anchor)
+	err := q.QueryRowContext(ctx, `SELECT version, anchor_at, carried FROM agreements WHERE status = 'active'`).Scan(&version, &anchor, &carried)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("active agreement: %w", err)
 	}
-	if c := db.active.Load(); c != nil && c.version == version && c.anchor == anchor {
+	c := db.active.Load()
+	if c != nil && c.version == version && c.anchor == anchor && c.carriedList == carried {
 		return c, nil
+	}
+	labels, err := parseLabels(carried)
+	if err != nil {
+		return nil, fmt.Errorf("active agreement version %d: carried labels: %w", version, err)
+	}
+	if c != nil && c.version == version && c.anchor == anchor {
+		// Its rescore ended: the same rules, with the labels it carried.
+		n := *c
+		n.carried, n.carriedList = labels, carried
+		db.active.Store(&n)
+		return &n, nil
 	}
 	var doc string
 	if err := q.QueryRowContext(ctx, `SELECT document FROM agreements WHERE version = $1`, version).Scan(&doc); err != nil {
@@ -314,7 +331,8 @@ func (db *DB) activeIn(ctx context.Context, q querier) (*active, error) {
 		// It validated when it was proposed; a newer binary may be stricter.
 		return nil, fmt.Errorf("active agreement version %d no longer parses: %w", version, err)
 	}
-	c := newActive(version, anchor, a)
+	c = newActive(version, anchor, a)
+	c.carried, c.carriedList = labels, carried
 	db.active.Store(c)
 	return c, nil
 }

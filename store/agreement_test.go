@@ -636,3 +636,118 @@ func testRescoreCarriesScoresOver(t *testing.T, db *store.DB) {
 		t.Errorf("u2's score explained: %+v %+v; want %+v %+v", lines.Score, lines.Lines, wantLines.Score, wantLines.Lines)
 	}
 }
+
+// testRescoreLeavesUnchangedRows checks that a rescore writes only the contacts whose
+// score moved, and that those it left alone still count as scored under the new
+// version: ingest adds to them as to any other, the next version carries their scores
+// over, and a rescore by hand starts every contact afresh. At each step the scores
+// are those a store that had the version all along computed.
+func testRescoreLeavesUnchangedRows(t *testing.T, db *store.DB) {
+	const pricingPath = `properties.path startsWith "/pricing"`
+	var (
+		vA = fmt.Sprintf(carryTerms, 40, pricingPath, 5, "", 60)
+		vB = fmt.Sprintf(carryTerms, 30, pricingPath, 5, "", 60) // demos give less: u1 moves
+		vC = fmt.Sprintf(carryTerms, 30, pricingPath, 7, "", 60) // pricing gives more: u2 moves
+	)
+	hour := func(h int) time.Time { return now.Add(time.Duration(-h) * time.Hour) }
+	first := func(src int64) []*tandem.Message {
+		var msgs []*tandem.Message
+		for _, u := range []string{"u1", "u2", "u3"} {
+			msgs = append(msgs, at(identifyMessage(src, u, "", map[string]any{"email": u + "@example.com"}), now.Add(-20*24*time.Hour)))
+		}
+		return append(msgs,
+			demoRequest(src, "u1", hour(1)),
+			page(src, "u2", "/pricing", hour(2)), page(src, "u2", "/pricing", hour(2)),
+			page(src, "u3", "/blog", hour(3)))
+	}
+	second := func(src int64) []*tandem.Message {
+		// The third pricing page of the day reaches u2's cap.
+		return []*tandem.Message{page(src, "u2", "/pricing", hour(1)), page(src, "u2", "/pricing", hour(1)), page(src, "u3", "/docs", hour(1))}
+	}
+	send := func(db *store.DB, msgs []*tandem.Message) {
+		for _, m := range msgs {
+			mustIngest(t, db, m)
+		}
+	}
+	rescore := func(v *tandem.Agreement) {
+		t.Helper()
+		r, err := db.Rescore(t.Context(), nil)
+		if err != nil || r.State != "done" || r.Version != v.Version {
+			t.Fatalf("Rescore = %+v, %v; want version %d done", r, err, v.Version)
+		}
+	}
+	labels := func(want map[string]int) {
+		t.Helper()
+		for u, v := range want {
+			got, err := db.ScoredVersionForTest(t.Context(), mustContactByUserID(t, db, u).ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != v {
+				t.Errorf("%s's row is labelled version %d, want %d", u, got, v)
+			}
+		}
+	}
+	same := func(want *store.DB, step string) {
+		t.Helper()
+		want.Now = db.Now
+		for _, u := range []string{"u1", "u2", "u3"} {
+			got, exp := mustContactByUserID(t, db, u), mustContactByUserID(t, want, u)
+			if got.Score == nil || *got.Score != *exp.Score || got.Grade != exp.Grade || got.Stage != exp.Stage {
+				t.Errorf("%s, %s: %+v %s %s; a store that had the version all along: %+v %s %s", step, u, got.Score, got.Grade, got.Stage, *exp.Score, exp.Grade, exp.Stage)
+			}
+		}
+	}
+	clock := now
+	tick := func() {
+		// A minute on (activating sets the clock back): contacts whose stage moved since
+		// a rescore began are scored afresh.
+		clock = clock.Add(time.Minute)
+		db.Now = func() time.Time { return clock }
+	}
+	wantB, wantC := mustOpen(t, "sqlite"), mustOpen(t, "sqlite")
+	mustActivate(t, wantB, vB)
+	mustActivate(t, wantC, vC)
+	srcB, srcC := mustCreateSource(t, wantB), mustCreateSource(t, wantC)
+	send(wantB, first(srcB))
+	send(wantC, first(srcC))
+
+	a := mustActivate(t, db, vA)
+	src := mustCreateSource(t, db)
+	send(db, first(src))
+	rescore(a)
+	b := mustActivate(t, db, vB)
+	tick()
+	rescore(b)
+	labels(map[string]int{"u1": b.Version, "u2": a.Version, "u3": a.Version})
+	same(wantB, "after the rescore")
+
+	// Events for contacts the rescore left alone add to their scores, caps and all.
+	send(db, second(src))
+	send(wantB, second(srcB))
+	send(wantC, second(srcC))
+	same(wantB, "after more events")
+	labels(map[string]int{"u1": b.Version, "u2": b.Version, "u3": b.Version})
+
+	// u3's row, still labelled as the first rescore left it, carries over too.
+	c := mustActivate(t, db, vC)
+	tick()
+	rescore(c)
+	if r, _ := db.LatestRescore(t.Context()); r.EventsTotal != 0 {
+		t.Errorf("the rescore to version %d read %d events; carried over, it needs none", c.Version, r.EventsTotal)
+	}
+	same(wantC, "carried over")
+	labels(map[string]int{"u1": b.Version, "u2": c.Version})
+
+	// A rescore by hand scores everyone afresh, whatever their row's label.
+	tick()
+	if _, err := db.StartRescore(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rescore(c)
+	if r, _ := db.LatestRescore(t.Context()); r.EventsTotal == 0 {
+		t.Errorf("a rescore by hand read no events")
+	}
+	same(wantC, "rescored by hand")
+	labels(map[string]int{"u1": c.Version, "u2": c.Version, "u3": c.Version})
+}

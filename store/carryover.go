@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"tandem/agreement"
 )
@@ -32,6 +33,7 @@ import (
 // then no profile or account is read, unless a stage rule reads them.
 type carryOver struct {
 	from   int                // the version the stored scores were computed under
+	alias  []int              // other labels of contacts that hold from's scores (see carried.go)
 	events bool               // engagement is summed from all the events: nothing carries over
 	fit    bool               // the fit rules are the same: so are the fits
 	scale  map[string]float64 // new points over old, of capped rules whose points changed
@@ -144,32 +146,59 @@ func source(e *agreement.Expr) string {
 // the rescore reads all events. A rescore started again by hand (POST
 // /api/v1/agreement/rescore, `tandem rescore`) once every contact is scored under the
 // active version carries nothing over: it marks them all unscored first.
-func (db *DB) planCarryOver(ctx context.Context, a *active, eventsUpTo int64) (*carryOver, error) {
+//
+// It also returns the labels contacts have (see carried.go), for the rescore's end.
+func (db *DB) planCarryOver(ctx context.Context, a *active, eventsUpTo int64) (*carryOver, []int, error) {
+	listed, alias, err := carriedIn(ctx, db.read)
+	if err != nil {
+		return nil, nil, err
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT scored_version, COUNT(*) FROM contacts GROUP BY scored_version`)
 	if err != nil {
-		return nil, fmt.Errorf("rescore: %w", err)
+		return nil, nil, fmt.Errorf("rescore: %w", err)
 	}
 	defer rows.Close()
-	var from, most, total, current int64
+	var (
+		labels []int
+		counts = map[int64]int64{} // by the version contacts hold the scores of
+	)
 	for rows.Next() {
 		var v, n int64
 		if err := rows.Scan(&v, &n); err != nil {
-			return nil, fmt.Errorf("rescore: %w", err)
+			return nil, nil, fmt.Errorf("rescore: %w", err)
 		}
+		labels = append(labels, int(v))
+		if slices.Contains(alias, int(v)) {
+			v = int64(listed)
+		}
+		counts[v] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("rescore: %w", err)
+	}
+	var from, most, total, current int64
+	for v, n := range counts {
 		total += n
 		switch {
 		case v == int64(a.version):
 			current = n
-		case v != 0 && n > most:
+		case v != 0 && (n > most || n == most && v > from):
 			from, most = v, n
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rescore: %w", err)
-	}
 	if from == 0 {
-		return nil, nil
+		return nil, labels, nil
 	}
+	c, err := db.carryFrom(ctx, a, int(from), eventsUpTo, total-most-current, total)
+	if c != nil && int(from) == listed {
+		c.alias = alias
+	}
+	return c, labels, err
+}
+
+// carryFrom returns what a rescore carries over from version from, or nil when
+// nothing does; strays of the total contacts are scored under neither version.
+func (db *DB) carryFrom(ctx context.Context, a *active, from int, eventsUpTo, strays, total int64) (*carryOver, error) {
 	var (
 		doc    string
 		anchor int64
@@ -189,7 +218,7 @@ func (db *DB) planCarryOver(ctx context.Context, a *active, eventsUpTo int64) (*
 	//
 	// A rescore begun by an older binary did not note where the events the version
 	// before counted end (eventsUpTo), so what it counts again cannot be bounded.
-	if anchor != a.anchor || total-most-current > max(maxStrays, total/100) || len(c.recount) > 0 && eventsUpTo == 0 {
+	if anchor != a.anchor || strays > max(maxStrays, total/100) || len(c.recount) > 0 && eventsUpTo == 0 {
 		c.events, c.scale, c.drop, c.recount = true, nil, nil, nil
 	}
 	if c.events && !c.fit {
@@ -200,8 +229,14 @@ func (db *DB) planCarryOver(ctx context.Context, a *active, eventsUpTo int64) (*
 		narrow.Scoring.Engagement = c.recount
 		c.counting = newActive(a.version, a.anchor, &narrow)
 	}
-	c.from = int(from)
+	c.from = from
 	return c, nil
+}
+
+// holds reports whether a contact labelled label holds the scores of the version carried
+// over from.
+func (c *carryOver) holds(label int) bool {
+	return c != nil && (label == c.from || slices.Contains(c.alias, label))
 }
 
 // maxStrays is how many contacts scored under neither version a rescore scores from

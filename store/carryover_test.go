@@ -318,3 +318,52 @@ func TestRecountLeavesLaterEventsAlone(t *testing.T) {
 		t.Errorf("u1 after the pages rule was dropped: %+v; a store that never had it: %+v", got, want)
 	}
 }
+
+// TestCarriedLabelsRebase rebases the sums after a rescore left a contact's row alone:
+// its sum is rebased with those the rescore wrote, and decays to nothing.
+func TestCarriedLabelsRebase(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	v1 := activate(t, db, carryDoc("1h", "40", "", ""))
+	if _, err := db.Ingest(t.Context(), []*tandem.Message{
+		carryMessage(src.ID, tandem.TypeTrack, "u1", "Demo Requested", now),
+		carryMessage(src.ID, tandem.TypePage, "u2", "", now),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Minute) // else every contact's stage_at is the rescore's start
+	db.Now = func() time.Time { return later }
+	activate(t, db, carryDoc("1h", "30", "", "")) // u1's demo gives less; u2 stays
+	if s, r := carryScore(t, db, "u2"); r.State != "done" || s.Engagement != 9.89 {
+		t.Fatalf("u2: engagement %v, rescore %+v; want 9.89, done", s.Engagement, r)
+	}
+	var label int
+	if err := db.read.QueryRowContext(t.Context(), `SELECT scored_version FROM contacts WHERE id = $1`, contactOf(t, db, "u2")).Scan(&label); err != nil {
+		t.Fatal(err)
+	}
+	if label != v1 {
+		t.Fatalf("u2's row is labelled %d: the rescore wrote it, so this test tests nothing", label)
+	}
+	later = now.Add(300 * time.Hour)
+	if _, err := db.Decay(t.Context()); err != nil { // rebases
+		t.Fatal(err)
+	}
+	engagement := func(u string) float64 {
+		c, err := db.Contact(t.Context(), contactOf(t, db, u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Score.Engagement
+	}
+	for _, u := range []string{"u1", "u2"} {
+		if e := engagement(u); e != 0 {
+			t.Errorf("%s: engagement %v after 300 half-lives, want 0", u, e)
+		}
+	}
+	if _, err := db.Ingest(t.Context(), []*tandem.Message{carryMessage(src.ID, tandem.TypePage, "u2", "", later)}); err != nil {
+		t.Fatal(err)
+	}
+	if e := engagement("u2"); e != 10 {
+		t.Errorf("u2: engagement %v after a page view, want 10", e)
+	}
+}

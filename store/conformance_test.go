@@ -75,6 +75,7 @@ func TestConformance(t *testing.T) {
 		{"ContactsByEngagement", testContactsByEngagement},
 		{"RescoreOnActivation", testRescoreOnActivation},
 		{"RescoreCarriesScoresOver", testRescoreCarriesScoresOver},
+		{"RescoreLeavesUnchangedRows", testRescoreLeavesUnchangedRows},
 		{"DecayIntoDetour", testDecayIntoDetour},
 		{"ScoresWithoutAgreement", testScoresWithoutAgreement},
 		{"FutureEventCountsFromReceipt", testFutureEventCountsFromReceipt},

@@ -70,7 +70,7 @@ func (db *DB) withScores(ctx context.Context, rows []contactRow) ([]*tandem.Cont
 			continue
 		}
 		m := a.model
-		if r.version != 0 && r.version != a.version {
+		if r.version != 0 && !a.current(r.version) {
 			// Not rescored under the active version yet: its sum decays as its own
 			// version said, from the anchor all versions share.
 			if m, err = db.modelOf(ctx, r.version, a); err != nil {

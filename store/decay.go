@@ -182,6 +182,14 @@ func (db *DB) reanchor(ctx context.Context, a *active, now time.Time) error {
 		if running > 0 {
 			return nil
 		}
+		// A rescore that ended since a was read may have carried labels over.
+		cur, err := db.activeIn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur == nil || cur.version != a.version {
+			return nil
+		}
 		// The anchor moves first and only from the value this process read: of two
 		// nodes that both decided to rebase, one does.
 		res, err := tx.ExecContext(ctx, `UPDATE agreements SET anchor_at = $1 WHERE version = $2 AND anchor_at = $3`,
@@ -196,7 +204,8 @@ func (db *DB) reanchor(ctx context.Context, a *active, now time.Time) error {
 		f := math.Exp2(float64(a.model.Anchor.Sub(now)) / float64(a.agreement.Scoring.HalfLife))
 		// The capped rules' lines name the anchor they were written under and are
 		// rebased when read.
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET score_eng = score_eng * $1 WHERE scored_version = $2`, f, a.version); err != nil {
+		current := labelsIn(append([]int{a.version}, cur.carried...))
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET score_eng = score_eng * $1 WHERE scored_version IN `+current, f); err != nil {
 			return fmt.Errorf("reanchor: %w", err)
 		}
 		return nil

@@ -96,3 +96,10 @@ func (db *DB) ForgetScoreForTest(ctx context.Context, id int64) error {
 		return err
 	})
 }
+
+// ScoredVersionForTest returns the version label of a contact's score columns.
+func (db *DB) ScoredVersionForTest(ctx context.Context, id int64) (int, error) {
+	var v int
+	err := db.read.QueryRowContext(ctx, `SELECT scored_version FROM contacts WHERE id = $1`, id).Scan(&v)
+	return v, err
+}

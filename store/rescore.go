@@ -57,8 +57,8 @@ func (db *DB) startRescore(ctx context.Context, tx *sql.Tx, version int, now tim
 	// A rescore's writes skip contacts already scored under the version, so contacts
 	// scored under it before (a version activated again, a deliberate rerun) are marked
 	// stale first.
-	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET scored_version = 0 WHERE scored_version = $1`, version); err != nil {
-		return fmt.Errorf("start rescore: %w", err)
+	if err := resetLabels(ctx, tx, version); err != nil {
+		return err
 	}
 	var total, events int64
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&total); err != nil {
@@ -198,6 +198,9 @@ type rescoreJob struct {
 	// eventsUpTo is the last event stored when the rescore began, 0 if unknown (a
 	// rescore begun by an older binary).
 	eventsUpTo int64
+	// labels are the scored_version labels contacts had when it planned: at its end,
+	// the contacts it left alone hold its scores under any of them (see carried.go).
+	labels []int
 }
 
 // claimRescore takes the lease of a running rescore nobody works on, if there is one.
@@ -313,11 +316,12 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	carry, err := db.planCarryOver(ctx, a, job.eventsUpTo)
+	carry, labels, err := db.planCarryOver(ctx, a, job.eventsUpTo)
 	if err != nil {
 		db.releaseRescore(context.WithoutCancel(ctx), job)
 		return err
 	}
+	job.labels = labels
 	sums := &eventSums{}
 	switch {
 	case carry == nil || carry.events:
@@ -972,7 +976,7 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 		strays []int64
 		accIDs []int64
 	)
-	carried := func(p *person) bool { return carry != nil && p.stored.version == carry.from }
+	carried := func(p *person) bool { return carry.holds(p.stored.version) }
 	// A contact whose fit carries over needs no profile, unless stage rules read one.
 	profiled := func(p *person) bool { return !carried(p) || !carry.fit || a.stagesReadProfile }
 	for _, id := range ids {
@@ -1034,6 +1038,7 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 		// A new version often changes a few rules: most contacts come out as they
 		// were, and then only their version is written.
 		p.cs.unchanged = a.sameAsStored(p)
+		p.cs.labelled = p.stored.version != 0
 		out = append(out, p.cs)
 	}
 	return out, nil
@@ -1198,12 +1203,15 @@ const maxRescoreAttempts = 3
 
 func (db *DB) finishRescore(ctx context.Context, job *rescoreJob, state, msg string) error {
 	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		_, err := tx.ExecContext(ctx, `UPDATE rescores SET state = $1, error = $2, finished_at = $3, updated_at = $3, lease_until = 0
-			WHERE id = $4 AND state = 'running'`, state, msg, micros(now), job.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE rescores SET state = $1, error = $2, finished_at = $3, updated_at = $3, lease_until = 0
+			WHERE id = $4 AND state = 'running' AND owner = $5`, state, msg, micros(now), job.ID, job.owner)
 		if err != nil {
 			return fmt.Errorf("finish rescore: %w", err)
 		}
-		return nil
+		if n, _ := res.RowsAffected(); n == 0 || state != "done" {
+			return nil // canceled by a newer version, or taken over
+		}
+		return settleLabels(ctx, tx, job.Version, job.labels)
 	})
 }
 

@@ -79,8 +79,9 @@ type contactScore struct {
 	// anchor is T₀ of the engagement sums, in Unix microseconds.
 	anchor int64
 	// unchanged says a rescore found the same score, grade, stage and caps as the row
-	// holds: only its version needs writing.
-	unchanged bool
+	// holds: only its version needs writing, and not even that when the row has a
+	// version (labelled), which the rescore's end carries (see carried.go).
+	unchanged, labelled bool
 }
 
 // capState is how a capped rule's line is kept in contacts.score_caps. A is the anchor
@@ -417,6 +418,9 @@ func writeScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSc
 		byID      = map[int64]*contactScore{}
 	)
 	for _, cs := range scores {
+		if cs.unchanged && cs.labelled {
+			continue
+		}
 		if cs.unchanged {
 			unchanged = append(unchanged, cs.id)
 			byID[cs.id] = cs
@@ -783,7 +787,8 @@ func (a *active) loadScores(ctx context.Context, q querier, d dialect, ids []int
 				return nil, fmt.Errorf("load scores: %w", err)
 			}
 			cs.stored = cs.state
-			if cs.version == a.version {
+			if a.current(cs.version) {
+				cs.version = a.version
 				a.decodeCaps(cs, caps)
 			}
 			out[cs.id] = cs
