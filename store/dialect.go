@@ -3,11 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	sqlitedriver "modernc.org/sqlite"
 
 	"tandem/agreement"
 )
@@ -88,11 +91,45 @@ func (sqlite) name() string { return "sqlite" }
 // member would cost a parse of every row. A string there may escape any character
 // (/pr\u0069cing), so a backslash is looked for too.
 func (sqlite) holds(nd *agreement.Needles, arg func(any) string) string {
-	terms := make([]string, 0, len(nd.Any)+1)
+	terms := make([]string, 0, len(nd.Any)+2)
+	terms = append(terms, nd.Root)
 	for _, t := range append([]string{`\`}, nd.Any...) {
-		terms = append(terms, "instr("+nd.Root+", "+arg(t)+") > 0")
+		terms = append(terms, arg(t))
 	}
-	return strings.Join(terms, " OR ")
+	return containsAny + "(" + strings.Join(terms, ", ") + ")"
+}
+
+// containsAny is an SQL function of SQLite stores: containsAny(text, needle, ...) is
+// whether the text contains any of the needles. A rescore asks it of every page view's
+// properties. SQLite's own instr, once per needle, stepped through the text a byte at a
+// time and took a third of the CPU of a page rule's recount; this one looks with Go's
+// strings.Contains, in SQLite's memory, without a copy.
+const containsAny = "tandem_contains_any"
+
+func init() {
+	sqlitedriver.MustRegisterFunction(containsAny, &sqlitedriver.FunctionImpl{
+		NArgs:         -1,
+		Deterministic: true,
+		VolatileArgs:  true, // the strings are only read during the call
+		Scalar: func(_ *sqlitedriver.FunctionContext, args []driver.Value) (driver.Value, error) {
+			if len(args) < 2 {
+				return nil, fmt.Errorf("%s: want a text and at least one needle, have %d arguments", containsAny, len(args))
+			}
+			var text string
+			switch t := args[0].(type) {
+			case string:
+				text = t
+			case []byte: // a column written as a blob, which no store writes now
+				text = string(t)
+			}
+			for _, n := range args[1:] {
+				if n, ok := n.(string); ok && strings.Contains(text, n) {
+					return int64(1), nil
+				}
+			}
+			return int64(0), nil
+		},
+	})
 }
 
 func (sqlite) in(col string, n int, values []string) (string, any) {
