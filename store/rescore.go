@@ -967,7 +967,8 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 // stages those give.
 func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, carry *carryOver, accounts *accountCache,
 	now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
-	people, err := loadContacts(ctx, q, d, ids)
+	// ids are every contact from the first to the last, as contactIDsAfter lists them.
+	people, err := loadContactRange(ctx, q, ids[0], ids[len(ids)-1])
 	if err != nil {
 		return nil, err
 	}
