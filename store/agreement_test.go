@@ -721,6 +721,9 @@ func testRescoreLeavesUnchangedRows(t *testing.T, db *store.DB) {
 	rescore(b)
 	labels(map[string]int{"u1": b.Version, "u2": a.Version, "u3": a.Version})
 	same(wantB, "after the rescore")
+	if r, _ := db.LatestRescore(t.Context()); r.Total != 1 {
+		t.Errorf("the rescore to version %d read %d contacts; a version that changes one capped rule's points needs only those with its line, u1", b.Version, r.Total)
+	}
 
 	// Events for contacts the rescore left alone add to their scores, caps and all.
 	send(db, second(src))
@@ -729,15 +732,19 @@ func testRescoreLeavesUnchangedRows(t *testing.T, db *store.DB) {
 	same(wantB, "after more events")
 	labels(map[string]int{"u1": b.Version, "u2": b.Version, "u3": b.Version})
 
-	// u3's row, still labelled as the first rescore left it, carries over too.
+	// u1's row, still labelled as the first rescore left it, carries over too; u3,
+	// whose score was lost, is scored from its events.
+	if err := db.ForgetScoreForTest(t.Context(), mustContactByUserID(t, db, "u3").ID); err != nil {
+		t.Fatal(err)
+	}
 	c := mustActivate(t, db, vC)
 	tick()
 	rescore(c)
-	if r, _ := db.LatestRescore(t.Context()); r.EventsTotal != 0 {
-		t.Errorf("the rescore to version %d read %d events; carried over, it needs none", c.Version, r.EventsTotal)
+	if r, _ := db.LatestRescore(t.Context()); r.EventsTotal != 0 || r.Total != 2 {
+		t.Errorf("the rescore to version %d read %d events and %d contacts; carried over, it needs no event, and only u2's pricing line and u3's lost score", c.Version, r.EventsTotal, r.Total)
 	}
 	same(wantC, "carried over")
-	labels(map[string]int{"u1": b.Version, "u2": c.Version})
+	labels(map[string]int{"u1": b.Version, "u2": c.Version, "u3": c.Version})
 
 	// A rescore by hand scores everyone afresh, whatever their row's label.
 	tick()

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"tandem/agreement"
 )
@@ -44,6 +47,12 @@ type carryOver struct {
 	// phase reads the events with.
 	recount  []*agreement.EngagementRule
 	counting *active
+	// sparse says that only the engagement rules differ, and only as scale, drop and
+	// recount tell: a contact with no events of the rules counted again and no line of
+	// the rules in lined (rescaled or dropped), scored under from, comes out as it was,
+	// grade and stage too, so the rescore need not read it (see touched).
+	sparse bool
+	lined  []string
 }
 
 // carryOverOf compares two versions' scoring and reports what carries over from the
@@ -230,7 +239,23 @@ func (db *DB) carryFrom(ctx context.Context, a *active, from int, eventsUpTo, st
 		c.counting = newActive(a.version, a.anchor, &narrow)
 	}
 	c.from = from
+	if !c.events && c.fit {
+		var doc2 string
+		if err := db.read.QueryRowContext(ctx, `SELECT document FROM agreements WHERE version = $1`, a.version).Scan(&doc2); err != nil {
+			return nil, fmt.Errorf("rescore: agreement version %d: %w", a.version, err)
+		}
+		c.lined = slices.Concat(slices.Collect(maps.Keys(c.scale)), c.drop)
+		c.sparse = agreement.OnlyEngagementRulesDiffer([]byte(doc), []byte(doc2)) && !slices.ContainsFunc(c.lined, escapedInJSON)
+	}
 	return c, nil
+}
+
+// escapedInJSON reports whether a rule's name is written otherwise in a contact's
+// score_caps, a JSON object keyed by rule name, than as itself.
+func escapedInJSON(name string) bool {
+	return strings.ContainsFunc(name, func(r rune) bool {
+		return r < 0x20 || strings.ContainsRune(`"\<>&`, r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
+	})
 }
 
 // holds reports whether a contact labelled label holds the scores of the version carried

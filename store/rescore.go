@@ -10,6 +10,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -275,6 +276,49 @@ func (db *DB) Rescore(ctx context.Context, progress Progress) (*tandem.Rescore, 
 	}
 }
 
+// touched lists, for a sparse rescore (see carryOver.sparse), the contacts after the
+// cursor that may come out changed: those to whom the rules counted again gave
+// something, those with a line of a rule rescaled or dropped, and those scored under
+// neither version. The rest keep their rows as they are, which the rescore's end
+// carries (see carried.go): a version that changes one page rule's condition reads
+// the few contacts with such pages, not the whole contacts table.
+func (db *DB) touched(ctx context.Context, a *active, carry *carryOver, sums *eventSums, after int64) ([]int64, error) {
+	var ids []int64
+	for i := range sums.sums {
+		if s := &sums.sums[i]; s.eng != 0 || len(s.caps) > 0 {
+			if id := sums.base + int64(i); id > after {
+				ids = append(ids, id)
+			}
+		}
+	}
+	args := []any{after}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	cond := `scored_version NOT IN ` + labelsIn(append([]int{a.version, carry.from}, carry.alias...))
+	if len(carry.lined) > 0 {
+		cond += ` OR ` + db.dialect.holds(&agreement.Needles{Root: "score_caps", Any: carry.lined}, arg)
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id FROM contacts WHERE id > $1 AND (`+cond+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rescore: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("rescore: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rescore: %w", err)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
+}
+
 // batch is one batch of a rescore: the contact ids it covers, then their new scores.
 type batch struct {
 	seq    int
@@ -350,11 +394,28 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	if db.writing == nil {
 		size = rescoreBatchShared
 	}
+	var only []int64 // in a sparse rescore, the contacts it reads
+	if carry != nil && carry.sparse {
+		if only, err = db.touched(ctx, a, carry, sums, job.cursor); err != nil {
+			db.releaseRescore(context.WithoutCancel(ctx), job)
+			return err
+		}
+		job.Total = job.Done + int64(len(only))
+	}
 	go func() {
 		defer close(todo)
 		cursor := job.cursor
 		for seq := 0; ctx.Err() == nil; seq++ {
-			ids, err := contactIDsAfter(ctx, db.read, cursor, size)
+			var (
+				ids []int64
+				err error
+			)
+			switch {
+			case carry != nil && carry.sparse:
+				ids, only = only[:min(size, len(only))], only[min(size, len(only)):]
+			default:
+				ids, err = contactIDsAfter(ctx, db.read, cursor, size)
+			}
 			if err == nil && len(ids) == 0 {
 				return
 			}
@@ -967,8 +1028,14 @@ func (db *DB) noteEventsRead(ctx context.Context, job *rescoreJob, done, total i
 // stages those give.
 func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int64, sums *eventSums, carry *carryOver, accounts *accountCache,
 	now time.Time, cause string, pace *pacer) ([]*contactScore, error) {
-	// ids are every contact from the first to the last, as contactIDsAfter lists them.
-	people, err := loadContactRange(ctx, q, ids[0], ids[len(ids)-1])
+	var people map[int64]*person
+	var err error
+	if last := ids[len(ids)-1]; last-ids[0]+1 == int64(len(ids)) {
+		// Every contact from the first to the last, as contactIDsAfter lists them.
+		people, err = loadContactRange(ctx, q, ids[0], last)
+	} else {
+		people, err = loadContacts(ctx, q, d, ids) // a sparse rescore's
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1109,8 +1176,8 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, p
 				}
 				wrote, saved = wrote+n, k
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE rescores SET phase = 'contacts', cursor = $1, done = $2, updated_at = $3, lease_until = $4 WHERE id = $5`,
-				ids[wrote-1], job.Done+int64(wrote), micros(now), micros(now.Add(rescoreLease)), job.ID)
+			_, err = tx.ExecContext(ctx, `UPDATE rescores SET phase = 'contacts', cursor = $1, done = $2, total = $3, updated_at = $4, lease_until = $5 WHERE id = $6`,
+				ids[wrote-1], job.Done+int64(wrote), job.Total, micros(now), micros(now.Add(rescoreLease)), job.ID)
 			return err
 		})
 		if err != nil {
