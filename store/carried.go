@@ -89,8 +89,10 @@ func (a *active) current(label int) bool {
 
 // resetLabels marks unscored, in a rescore's first transaction, the contacts that are
 // to be scored afresh under version: those labelled with it, and, if it is the version
-// with the list, those labelled as it carried. Others keep their labels for the rescore
-// to carry over from.
+// with the list, those labelled as it carried. If version is a label in the list (a
+// version activated again after a later one's rescore left its rows alone), its rows
+// take the listed version's label instead. Others keep their labels for the rescore to
+// carry over from.
 func resetLabels(ctx context.Context, tx *sql.Tx, version int) error {
 	from, labels, err := carriedIn(ctx, tx)
 	if err != nil {
@@ -104,11 +106,17 @@ func resetLabels(ctx context.Context, tx *sql.Tx, version int) error {
 			return fmt.Errorf("start rescore: %w", err)
 		}
 	case slices.Contains(labels, version):
-		// No contact keeps the label; a new one given it is scored under this version.
+		// Rows left with the label hold the listed version's scores: they take its
+		// label, for the rescore to carry over from, and the label leaves the list.
+		// (Marking them unscored would have the rescore read every event.)
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET scored_version = $1 WHERE scored_version = $2`, from, version); err != nil {
+			return fmt.Errorf("start rescore: %w", err)
+		}
 		labels = slices.DeleteFunc(labels, func(l int) bool { return l == version })
 		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET carried = $1 WHERE version = $2`, formatLabels(labels), from); err != nil {
 			return fmt.Errorf("start rescore: %w", err)
 		}
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET scored_version = 0 WHERE scored_version IN `+labelsIn(reset)); err != nil {
 		return fmt.Errorf("start rescore: %w", err)

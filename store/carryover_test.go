@@ -367,3 +367,67 @@ func TestCarriedLabelsRebase(t *testing.T) {
 		t.Errorf("u2: engagement %v after a page view, want 10", e)
 	}
 }
+
+// TestCarriedLabelsRollback goes back to a version after a later one's rescore left most
+// rows labelled with it: those rows hold the later version's scores, so the way back
+// carries them over, reading no event, and comes out where the first version was.
+func TestCarriedLabelsRollback(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db, src := rescoreStore(t, now)
+	v1 := activate(t, db, carryDoc("14d", "40", "", ""))
+	var msgs []*tandem.Message
+	for i := range 30 {
+		u := fmt.Sprintf("u%d", i)
+		msgs = append(msgs, carryMessage(src.ID, tandem.TypePage, u, "", now.Add(-time.Hour)))
+		if i%10 == 0 {
+			msgs = append(msgs, carryMessage(src.ID, tandem.TypeTrack, u, "Demo Requested", now.Add(-time.Hour)))
+		}
+	}
+	if _, err := db.Ingest(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := carryScore(t, db, "u0")
+	later := now.Add(time.Minute) // else every contact's stage_at is the rescore's start
+	db.Now = func() time.Time { return later }
+	activate(t, db, carryDoc("14d", "30", "", ""))
+	if s, _ := carryScore(t, db, "u0"); s.Engagement == first.Engagement {
+		t.Fatalf("u0's engagement %v under the second version, as under the first", s.Engagement)
+	}
+	labelled := func(v int) (n int) {
+		if err := db.read.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM contacts WHERE scored_version = $1`, v).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := labelled(v1); n != 27 {
+		t.Fatalf("%d rows labelled %d after the second version's rescore, want the 27 without a demo", n, v1)
+	}
+	if _, err := db.ActivateAgreement(t.Context(), v1, tandem.Actor{Name: "root", Role: tandem.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if n := labelled(0); n != 0 {
+		t.Errorf("going back marked %d contacts unscored", n)
+	}
+	later = later.Add(time.Minute)
+	r, err := db.Rescore(t.Context(), nil)
+	if err != nil || r.State != "done" {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	if r.EventsTotal != 0 {
+		t.Errorf("going back read %d events; carried over, it needs none", r.EventsTotal)
+	}
+	// A rescore by hand reads every event: the scores as the first version gives them.
+	carried := map[string]tandem.Score{}
+	for _, u := range []string{"u0", "u1"} {
+		c, err := db.Contact(t.Context(), contactOf(t, db, u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		carried[u] = *c.Score
+	}
+	for u, s := range carried {
+		if want, r := carryScore(t, db, u); s != want || r.EventsTotal == 0 {
+			t.Errorf("%s: %+v after going back; %+v from the events (%d read)", u, s, want, r.EventsTotal)
+		}
+	}
+}

@@ -1271,6 +1271,11 @@ const maxRescoreAttempts = 3
 
 func (db *DB) finishRescore(ctx context.Context, job *rescoreJob, state, msg string) error {
 	return db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		// Serialized with activations, which lock the agreements and then the rescores,
+		// as settleLabels does.
+		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE rescores SET state = $1, error = $2, finished_at = $3, updated_at = $3, lease_until = 0
 			WHERE id = $4 AND state = 'running' AND owner = $5`, state, msg, micros(now), job.ID, job.owner)
 		if err != nil {
