@@ -758,3 +758,47 @@ func testRescoreLeavesUnchangedRows(t *testing.T, db *store.DB) {
 	same(wantC, "rescored by hand")
 	labels(map[string]int{"u1": c.Version, "u2": c.Version, "u3": c.Version})
 }
+
+// testEventUnderUnfinishedVersion stores an event that no rule of the active version
+// names while that version's rescore has not reached the contact, then activates a
+// version that carries scores over from the one before: the event counts, as in a store
+// that had the last version all along.
+func testEventUnderUnfinishedVersion(t *testing.T, db *store.DB) {
+	terms := func(demo int, pages bool) string {
+		doc := fmt.Sprintf(carryTerms, demo, `properties.path startsWith "/pricing"`, 5, "", 60)
+		if !pages { // no rule on page views at all
+			doc = strings.Replace(doc, "      - { name: pages, on: page, points: 1 }\n", "", 1)
+			doc = strings.Replace(doc, `      - { name: pricing, on: page, when: 'properties.path startsWith "/pricing"', points: 5, cap: { times: 3, per: 1d } }`+"\n", "", 1)
+			if strings.Contains(doc, "on: page") {
+				t.Fatalf("the version in between still has a page rule:\n%s", doc)
+			}
+		}
+		return doc
+	}
+	src := mustCreateSource(t, db)
+	l := mustActivate(t, db, terms(40, true))
+	mustIngest(t, db, at(identifyMessage(src, "u1", "", map[string]any{"email": "u1@example.com"}), now.Add(-20*24*time.Hour)))
+	mustIngest(t, db, page(src, "u1", "/blog", now.Add(-3*time.Hour)))
+	if r, err := db.Rescore(t.Context(), nil); err != nil || r.Version != l.Version {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	mustActivate(t, db, terms(40, false)) // no rule for pages; its rescore does not run
+	mustIngest(t, db, page(src, "u1", "/blog", now.Add(-2*time.Hour)))
+	z := mustActivate(t, db, terms(30, true))
+	clock := now.Add(time.Minute)
+	db.Now = func() time.Time { return clock }
+	if r, err := db.Rescore(t.Context(), nil); err != nil || r.Version != z.Version {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	want := mustOpen(t, "sqlite")
+	mustActivate(t, want, terms(30, true))
+	wsrc := mustCreateSource(t, want)
+	mustIngest(t, want, at(identifyMessage(wsrc, "u1", "", map[string]any{"email": "u1@example.com"}), now.Add(-20*24*time.Hour)))
+	mustIngest(t, want, page(wsrc, "u1", "/blog", now.Add(-3*time.Hour)))
+	mustIngest(t, want, page(wsrc, "u1", "/blog", now.Add(-2*time.Hour)))
+	want.Now = db.Now
+	got, exp := mustContactByUserID(t, db, "u1"), mustContactByUserID(t, want, "u1")
+	if *got.Score != *exp.Score {
+		t.Errorf("u1: %+v; a store that had the last version all along: %+v (the page view under the version in between lost?)", *got.Score, *exp.Score)
+	}
+}

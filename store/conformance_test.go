@@ -76,6 +76,7 @@ func TestConformance(t *testing.T) {
 		{"RescoreOnActivation", testRescoreOnActivation},
 		{"RescoreCarriesScoresOver", testRescoreCarriesScoresOver},
 		{"RescoreLeavesUnchangedRows", testRescoreLeavesUnchangedRows},
+		{"EventUnderUnfinishedVersion", testEventUnderUnfinishedVersion},
 		{"DecayIntoDetour", testDecayIntoDetour},
 		{"ScoresWithoutAgreement", testScoresWithoutAgreement},
 		{"FutureEventCountsFromReceipt", testFutureEventCountsFromReceipt},

@@ -576,8 +576,12 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		}
 		e := &scoredEvent{contactID: row.contactID, typ: row.typ, event: row.event, name: row.name,
 			properties: row.properties, context: row.context, ts: scoringTime(row.timestamp, row.receivedAt)}
+		// A contact whose event no rule names is looked at too: if a rescore has not
+		// reached it, its stored score is another version's, which did not see this
+		// event, and a later version may carry that score over; so it is scored afresh
+		// under this one. A current contact with nothing to add is left as it is.
+		w := get(row.contactID)
 		if len(a.model.Candidates(e.typ, e.ruleName())) > 0 {
-			w := get(row.contactID)
 			w.evs = append(w.evs, e)
 		}
 	}
