@@ -300,21 +300,12 @@ func (db *DB) touched(ctx context.Context, a *active, carry *carryOver, sums *ev
 	if len(carry.lined) > 0 {
 		cond += ` OR ` + db.dialect.holds(&agreement.Needles{Root: "score_caps", Any: carry.lined}, arg)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id FROM contacts WHERE id > $1 AND (`+cond+`)`, args...)
+	listed, err := rowsOf(ctx, db.read, "rescore", `SELECT id FROM contacts WHERE id > $1 AND (`+cond+`)`, args,
+		func(s interface{ Scan(...any) error }) (id int64, err error) { return id, s.Scan(&id) })
 	if err != nil {
-		return nil, fmt.Errorf("rescore: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("rescore: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("rescore: %w", err)
-	}
+	ids = append(ids, listed...)
 	slices.Sort(ids)
 	return slices.Compact(ids), nil
 }
