@@ -432,13 +432,6 @@ type scoreRow struct {
 	seq                  int64 // a line of the score log: its place in the log
 }
 
-// touchVersions sets the scored version of contacts not already scored under it, and
-// returns the ids it changed.
-func touchVersions(ctx context.Context, tx *sql.Tx, d dialect, ids []int64, version int) (map[int64]bool, error) {
-	cond, arg := d.inIDs("id", 2, ids)
-	return updatedIDs(tx.QueryContext(ctx, `UPDATE contacts SET scored_version = $1 WHERE `+cond+` AND scored_version <> $1 RETURNING id`, version, arg))
-}
-
 func updatedIDs(rows *sql.Rows, err error) (map[int64]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("save scores: %w", err)

@@ -1095,9 +1095,9 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 		}
 		a.settle(p.cs, prof, now, cause)
 		// A new version often changes a few rules: most contacts come out as they
-		// were, and then only their version is written.
-		p.cs.unchanged = a.sameAsStored(p)
-		p.cs.labelled = p.stored.version != 0
+		// were, and then nothing is written. An unscored one (label 0), which the
+		// rescore's end cannot carry, is written whole.
+		p.cs.unchanged = p.stored.version != 0 && a.sameAsStored(p)
 		out = append(out, p.cs)
 	}
 	return out, nil

@@ -79,9 +79,9 @@ type contactScore struct {
 	// anchor is T₀ of the engagement sums, in Unix microseconds.
 	anchor int64
 	// unchanged says a rescore found the same score, grade, stage and caps as the row
-	// holds: only its version needs writing, and not even that when the row has a
-	// version (labelled), which the rescore's end carries (see carried.go).
-	unchanged, labelled bool
+	// holds under another version's label: nothing is written, and the rescore's end
+	// carries the label (see carried.go).
+	unchanged bool
 }
 
 // capState is how a capped rule's line is kept in contacts.score_caps. A is the anchor
@@ -411,31 +411,13 @@ func writeScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSc
 	}
 	stageAt := micros(now)
 	var (
-		rows      = make([]scoreRow, 0, len(scores))
-		written   = make([]*contactScore, 0, len(scores))
-		unchanged []int64
-		saved     []*contactScore
-		byID      = map[int64]*contactScore{}
+		rows    = make([]scoreRow, 0, len(scores))
+		written = make([]*contactScore, 0, len(scores))
+		saved   []*contactScore
 	)
 	for _, cs := range scores {
-		if cs.unchanged && cs.labelled {
-			continue
-		}
-		if cs.unchanged {
-			unchanged = append(unchanged, cs.id)
-			byID[cs.id] = cs
-			continue
-		}
-		written = append(written, cs)
-	}
-	if len(unchanged) > 0 {
-		// Only the version moves; no indexed column changes.
-		done, err := touchVersions(ctx, tx, d, unchanged, scores[0].version)
-		if err != nil {
-			return nil, err
-		}
-		for id := range done {
-			saved = append(saved, byID[id])
+		if !cs.unchanged {
+			written = append(written, cs)
 		}
 	}
 	for _, cs := range written {
