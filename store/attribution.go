@@ -121,7 +121,7 @@ func (db *DB) Attribution(ctx context.Context, aq AttributionQuery) (*Attributio
 		setErr  error
 		reading sync.WaitGroup
 	)
-	reading.Go(func() { set, setErr = contactTouches(ctx, db.read, newTouchMatcher(campaigns), onDeals) })
+	reading.Go(func() { set, setErr = contactTouches(ctx, db.read, db.dialect, newTouchMatcher(campaigns), onDeals) })
 	deals, leads, rep, err := db.attributedDeals(ctx, aq.Currency)
 	reading.Wait()
 	if err = cmp.Or(err, setErr); err != nil {

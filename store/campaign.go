@@ -263,11 +263,10 @@ func (m *touchMatcher) match(touch []byte) *tandem.Campaign {
 
 // contactTouches reads the campaign touches of the contacts where(column) selects,
 // from their tagged events and list memberships: each contact's, oldest first.
-func contactTouches(ctx context.Context, q querier, m *touchMatcher, where func(col string) (string, []any)) (map[int64][]tandem.CampaignTouch, error) {
+func contactTouches(ctx context.Context, q querier, d dialect, m *touchMatcher, where func(col string) (string, []any)) (map[int64][]tandem.CampaignTouch, error) {
 	set := map[int64][]tandem.CampaignTouch{}
 	cond, args := where("contact_id")
-	rows, err := q.QueryContext(ctx, `SELECT contact_id, timestamp, touch FROM events WHERE touch IS NOT NULL AND contact_id IS NOT NULL AND `+cond,
-		args...)
+	rows, err := q.QueryContext(ctx, d.contactEvents("contact_id, timestamp, touch", `touch IS NOT NULL AND `+cond, ""), args...)
 	if err != nil {
 		return nil, fmt.Errorf("touches: %w", err)
 	}
@@ -339,7 +338,7 @@ func (db *DB) ContactTouches(ctx context.Context, contactID int64) ([]tandem.Cam
 		return nil, err
 	}
 	one := func(col string) (string, []any) { return col + ` = $1`, []any{canonical} }
-	set, err := contactTouches(ctx, db.read, newTouchMatcher(campaigns), one)
+	set, err := contactTouches(ctx, db.read, db.dialect, newTouchMatcher(campaigns), one)
 	if err != nil {
 		return nil, fmt.Errorf("touches of contact %d: %w", contactID, err)
 	}

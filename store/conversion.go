@@ -125,7 +125,7 @@ func (db *DB) SourceConversion(ctx context.Context, when, per string) (*SourceCo
 	mqls := func(col string) (string, []any) {
 		return col + ` IN (SELECT contact_id FROM stage_changes WHERE to_stage = $1 AND at >= $2 AND at < $3)`, []any{sc.Stages[0], from, to}
 	}
-	set, err := contactTouches(ctx, db.read, newTouchMatcher(campaigns), mqls)
+	set, err := contactTouches(ctx, db.read, db.dialect, newTouchMatcher(campaigns), mqls)
 	if err != nil {
 		return nil, fmt.Errorf("source conversion: %w", err)
 	}

@@ -46,6 +46,14 @@ type dialect interface {
 	// newIDs reserves n ids of table, whose id is generated, for rows inserted with
 	// them in tx, which holds the ingest lock.
 	newIDs(ctx context.Context, tx *sql.Tx, table string, n int) ([]int64, error)
+	// contactEvents is a query of cols, of contact_id, timestamp, id and touch, for
+	// the events of known contacts where cond holds (a condition on those columns);
+	// order, when not empty, orders and limits the rows of the filed events (see
+	// filing.go), the only rows PostgreSQL has.
+	contactEvents(cols, cond, order string) string
+	// fileEvents files the events stored since the last filing in tx, when there are
+	// more than keep of them, and reports how many it filed.
+	fileEvents(ctx context.Context, tx *sql.Tx, keep int64) (int64, error)
 }
 
 // eventRow is an events table row ready to insert. Zero ids are stored as NULL.

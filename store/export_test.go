@@ -103,3 +103,7 @@ func (db *DB) ScoredVersionForTest(ctx context.Context, id int64) (int, error) {
 	err := db.read.QueryRowContext(ctx, `SELECT scored_version FROM contacts WHERE id = $1`, id).Scan(&v)
 	return v, err
 }
+
+// FileEvents files the events stored since the last filing, as the flusher does once
+// a second.
+func (db *DB) FileEvents(ctx context.Context) error { return db.fileTail(ctx) }

@@ -722,7 +722,8 @@ func (im *importer) importedBefore(ctx context.Context, refs *contactRefs, plans
 		byMessage, messages := im.db.dialect.in("message_id", 2, msgs)
 		// The source is checked here rather than in SQL, where SQLite would take the
 		// dedupe index's leading column for it and read every imported event.
-		rows, err := im.db.read.QueryContext(ctx, `SELECT contact_id, message_id, source_id FROM events WHERE `+byContact+` AND `+byMessage,
+		rows, err := im.db.read.QueryContext(ctx, `SELECT contact_id, message_id, source_id FROM events
+			WHERE id IN (`+im.db.dialect.contactEvents("id", byContact, "")+`) AND `+byMessage,
 			contacts, messages)
 		if err == nil {
 			err = scanAll(rows, func(rows *sql.Rows) error {
@@ -968,7 +969,7 @@ func withEvent(ctx context.Context, tx *sql.Tx, d dialect, people []*newPerson) 
 		ids[i] = pp.id
 	}
 	cond, arg := d.inIDs("contact_id", 1, ids)
-	rows, err := tx.QueryContext(ctx, `SELECT contact_id FROM events WHERE `+cond, arg)
+	rows, err := tx.QueryContext(ctx, d.contactEvents("contact_id", cond, ""), arg)
 	if err != nil {
 		return nil, err
 	}

@@ -737,7 +737,7 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 		`DELETE FROM campaign_members WHERE contact_id = $2 AND CAST($1 AS BIGINT) > 0`,
 		`UPDATE identities SET contact_id = $1 WHERE contact_id = $2`,
 		`UPDATE visitors SET contact_id = $1 WHERE contact_id = $2`,
-		`UPDATE events SET contact_id = $1 WHERE contact_id = $2`,
+		`UPDATE events SET contact_id = $1 WHERE id IN (` + r.db.dialect.contactEvents("id", "contact_id = $2", "") + `)`,
 		// A person became a lead when the first of the two did.
 		`UPDATE contacts SET lead_at = (SELECT lead_at FROM contacts WHERE id = $2)
 			WHERE id = $1 AND (SELECT lead_at FROM contacts WHERE id = $2) < COALESCE(lead_at, 9223372036854775807)`,

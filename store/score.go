@@ -666,6 +666,10 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 		if err := r.applyLogFor(ctx, afresh...); err != nil {
 			return err
 		}
+		// Scoring them reads the tail of unfiled events: a long one is filed first.
+		if _, err := r.db.dialect.fileEvents(ctx, r.tx, fileKeep); err != nil {
+			return err
+		}
 		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, "", func(cs *contactScore) {
 			for _, st := range r.mergedStages[cs.id] {
 				cs.state = lifecycle.Further(a.agreement, cs.state, st)
@@ -998,7 +1002,7 @@ func (a *active) scoreContacts(ctx context.Context, q querier, d dialect, ids []
 		return nil, err
 	}
 	cond, arg := d.inIDs("contact_id", 1, ids)
-	rows, err := q.QueryContext(ctx, `SELECT `+a.eventColumns()+` FROM events WHERE `+cond, arg)
+	rows, err := q.QueryContext(ctx, `SELECT `+a.eventColumns()+` FROM events WHERE id IN (`+d.contactEvents("id", cond, "")+`)`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("rescore events: %w", err)
 	}

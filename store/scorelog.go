@@ -270,6 +270,7 @@ func (db *DB) flushScores(stop <-chan struct{}, done chan<- struct{}) {
 	tick := time.NewTicker(applyAfter / 8)
 	defer tick.Stop()
 	ctx := context.Background()
+	var filed time.Time
 	for {
 		select {
 		case <-stop:
@@ -278,6 +279,12 @@ func (db *DB) flushScores(stop <-chan struct{}, done chan<- struct{}) {
 			}
 			return
 		case now := <-tick.C:
+			if now.Sub(filed) >= fileEvery {
+				filed = now
+				if err := db.fileTail(ctx); err != nil && db.log != nil {
+					db.log.Error("file events", "err", err)
+				}
+			}
 			if !db.scoreLog.due(now) {
 				continue
 			}

@@ -246,12 +246,16 @@ func (db *DB) Engine() string { return db.dialect.name() }
 func (db *DB) Ping(ctx context.Context) error { return db.write.PingContext(ctx) }
 
 // Migrate applies every schema migration not applied yet and returns how many it applied.
-func (db *DB) Migrate(ctx context.Context) (int, error) {
+func (db *DB) Migrate(ctx context.Context) (int, error) { return db.migrate(ctx, 0) }
+
+// migrate applies the migrations not applied yet up to version to, or all with 0.
+func (db *DB) migrate(ctx context.Context, to int64) (int, error) {
 	fsys, err := fs.Sub(migrations, "migrations/"+db.dialect.name())
 	if err != nil {
 		return 0, err
 	}
-	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithGoMigrations(touchMigration(db.dialect.name(), db.log), contactIndexMigration(db.dialect.name(), db.log))}
+	gd, opts := goose.DialectSQLite3, []goose.ProviderOption{goose.WithGoMigrations(touchMigration(db.dialect.name(), db.log), contactIndexMigration(db.dialect.name(), db.log),
+		contactEventsMigration(db.dialect.name(), db.log))}
 	if db.dialect.name() == "postgres" {
 		// Nodes that start together would otherwise apply the same migration at once,
 		// and all but one fail. The lock is polled each second for up to an hour: the
@@ -275,7 +279,11 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		}
 		defer db.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`)
 	}
-	res, err := p.Up(ctx)
+	up := p.Up
+	if to > 0 {
+		up = func(ctx context.Context) ([]*goose.MigrationResult, error) { return p.UpTo(ctx, to) }
+	}
+	res, err := up(ctx)
 	if err != nil {
 		return len(res), fmt.Errorf("migrate: %w", err)
 	}

@@ -253,37 +253,36 @@ func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logge
 // second in batches. PostgreSQL keeps both: its batch budget is met, and it writes an
 // index page to its log only once between checkpoints.
 func contactIndexMigration(engine string, log *slog.Logger) *goose.Migration {
-	up := func(ctx context.Context, tx *sql.Tx) error {
-		if engine != "sqlite" {
-			return nil
-		}
-		var events int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&events); err != nil {
-			return err
-		}
-		if log != nil && events > 1_000_000 {
-			log.Info("rebuilding the events' index by contact, once; on a large store this takes a minute", "events", events)
-		}
-		for _, q := range []string{`DROP INDEX events_touch`, `DROP INDEX events_contact`,
-			`CREATE INDEX events_contact ON events (contact_id, timestamp, id, touch) WHERE contact_id IS NOT NULL`} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	down := func(ctx context.Context, tx *sql.Tx) error {
-		if engine != "sqlite" {
-			return nil
-		}
-		for _, q := range []string{`DROP INDEX events_contact`,
+	return sqliteMigration(engine, log, 17, "rebuilding the events' index by contact, once; on a large store this takes a minute",
+		[]string{`DROP INDEX events_touch`, `DROP INDEX events_contact`,
+			`CREATE INDEX events_contact ON events (contact_id, timestamp, id, touch) WHERE contact_id IS NOT NULL`},
+		[]string{`DROP INDEX events_contact`,
 			`CREATE INDEX events_contact ON events (contact_id, timestamp) WHERE contact_id IS NOT NULL`,
-			`CREATE INDEX events_touch ON events (contact_id, timestamp, touch) WHERE touch IS NOT NULL AND contact_id IS NOT NULL`} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
+			`CREATE INDEX events_touch ON events (contact_id, timestamp, touch) WHERE touch IS NOT NULL AND contact_id IS NOT NULL`})
+}
+
+// sqliteMigration is a migration of SQLite stores alone, up and down each statements
+// run in order. On a store of more than a million events, it logs note first.
+func sqliteMigration(engine string, log *slog.Logger, version int64, note string, up, down []string) *goose.Migration {
+	run := func(qs []string) func(context.Context, *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			if engine != "sqlite" {
+				return nil
+			}
+			var events int64
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&events); err != nil {
 				return err
 			}
+			if log != nil && events > 1_000_000 {
+				log.Info(note, "events", events)
+			}
+			for _, q := range qs {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		return nil
 	}
-	return goose.NewGoMigration(17, &goose.GoFunc{RunTx: up}, &goose.GoFunc{RunTx: down})
+	return goose.NewGoMigration(version, &goose.GoFunc{RunTx: run(up)}, &goose.GoFunc{RunTx: run(down)})
 }
