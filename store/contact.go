@@ -254,12 +254,20 @@ func (db *DB) CountContacts(ctx context.Context) (int64, error) {
 // the last event of the previous page; a merged contact's old id lists the survivor's.
 func (db *DB) ContactEvents(ctx context.Context, id int64, p tandem.Page) ([]*tandem.Event, error) {
 	// On SQLite the query reads the events not filed yet (see filing.go), milliseconds
-	// under a flood of them: a restart of the log waits for it rather than failing on it.
-	if db.checkpointer != nil {
-		defer db.checkpointer.longRead()()
-	}
+	// under a flood of them: it is a long read, which a restart of the log waits for
+	// rather than failing on it.
+	var list []*tandem.Event
+	err := db.readAside(ctx, func(conn *sql.Conn) error {
+		var err error
+		list, err = contactEvents(ctx, conn, db.dialect, id, p)
+		return err
+	})
+	return list, err
+}
+
+func contactEvents(ctx context.Context, q querier, d dialect, id int64, p tandem.Page) ([]*tandem.Event, error) {
 	var exists bool
-	if err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = `+canonicalContact+`)`, id).Scan(&exists); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE id = `+canonicalContact+`)`, id).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("contact %d events: %w", id, err)
 	}
 	if !exists {
@@ -270,9 +278,9 @@ func (db *DB) ContactEvents(ctx context.Context, id int64, p tandem.Page) ([]*ta
 		ts, after = micros(p.AfterTime), p.After
 	}
 	const order = `ORDER BY timestamp DESC, id DESC LIMIT $4`
-	rows, err := db.read.QueryContext(ctx, `SELECT id, source_id, message_id, type, event, name, user_id, anonymous_id,
+	rows, err := q.QueryContext(ctx, `SELECT id, source_id, message_id, type, event, name, user_id, anonymous_id,
 		contact_id, properties, context, timestamp, received_at FROM events WHERE id IN (`+
-		db.dialect.contactEvents("id", `contact_id = `+canonicalContact+` AND (timestamp < $2 OR (timestamp = $2 AND id < $3))`, order)+
+		d.contactEvents("id", `contact_id = `+canonicalContact+` AND (timestamp < $2 OR (timestamp = $2 AND id < $3))`, order)+
 		`) `+order, id, ts, after, limit(p))
 	if err != nil {
 		return nil, fmt.Errorf("contact %d events: %w", id, err)

@@ -145,6 +145,14 @@ func (postgres) fileEvents(context.Context, *sql.Tx, int64) (int64, error) { ret
 // writer with ingest. It reads each batch before it takes the writer, and reads it
 // again in the writer's transaction only if the batch changed meanwhile.
 func (db *DB) fileTail(ctx context.Context) error {
+	if !db.filing.Load() {
+		var ok bool
+		err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'contact_events_filed')`).Scan(&ok)
+		if err != nil || !ok {
+			return err
+		}
+		db.filing.Store(true)
+	}
 	for {
 		t, err := db.readTailAside(ctx)
 		if err != nil || t == nil {
@@ -173,15 +181,32 @@ func (db *DB) fileTail(ctx context.Context) error {
 // reads for tens of milliseconds under a flood of events, as a long read: a restart of
 // the log waits for it to end rather than failing on it.
 func (db *DB) readTailAside(ctx context.Context) (*tail, error) {
+	var t *tail
+	err := db.readAside(ctx, func(conn *sql.Conn) error {
+		tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return fmt.Errorf("file events: %w", err)
+		}
+		defer tx.Rollback()
+		t, err = readTail(ctx, tx, 0)
+		return err
+	})
+	return t, err
+}
+
+// readAside runs fn on a connection of the read pool as a long read (see
+// checkpointer). It takes the connection first: a restart of the log, which waits for
+// long reads, must never wait for one that waits for a connection.
+func (db *DB) readAside(ctx context.Context, fn func(conn *sql.Conn) error) error {
+	conn, err := db.read.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	if db.checkpointer != nil {
 		defer db.checkpointer.longRead()()
 	}
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("file events: %w", err)
-	}
-	defer tx.Rollback()
-	return readTail(ctx, tx, 0)
+	return fn(conn)
 }
 
 // contactEventsMigration moves SQLite's index of events by contact to contact_events,

@@ -167,3 +167,26 @@ func TestTailReadAsideMayGoStale(t *testing.T) {
 		t.Errorf("filed %q, want %q", got, want)
 	}
 }
+
+// TestFilingWaitsForMigration checks that the flusher of a store opened before it is
+// migrated files nothing, and reports no error, until migration 20 is there.
+func TestFilingWaitsForMigration(t *testing.T) {
+	ctx := t.Context()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "early.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.migrate(ctx, 19); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.fileTail(ctx); err != nil {
+		t.Errorf("filing before migration 20: %v, want nothing done", err)
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.fileTail(ctx); err != nil || !db.filing.Load() {
+		t.Errorf("filing after migration 20: %v, filing %v; want it to run", err, db.filing.Load())
+	}
+}

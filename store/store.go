@@ -96,7 +96,10 @@ type DB struct {
 	lock      *os.File // SQLite with Options.Ingester: held while open
 	// scoreLog is SQLite's log of score columns still to be written to contacts; see
 	// scorelog.go. flushStop and flushDone end the ingester's flusher.
-	scoreLog  *scoreLog
+	scoreLog *scoreLog
+	// filing says the store has contact_events (see filing.go): the flusher starts
+	// before serve migrates, and files nothing until then.
+	filing    atomic.Bool
 	flushStop chan struct{}
 	flushDone chan struct{}
 
