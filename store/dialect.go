@@ -52,8 +52,8 @@ type dialect interface {
 	// filing.go), the only rows PostgreSQL has.
 	contactEvents(cols, cond, order string) string
 	// fileEvents files the events stored since the last filing in tx, when there are
-	// more than keep of them, and reports how many it filed.
-	fileEvents(ctx context.Context, tx *sql.Tx, keep int64) (int64, error)
+	// more than keep of them.
+	fileEvents(ctx context.Context, tx *sql.Tx, keep int64) error
 }
 
 // eventRow is an events table row ready to insert. Zero ids are stored as NULL.

@@ -128,18 +128,16 @@ func (t *tail) file(ctx context.Context, tx *sql.Tx) (bool, error) {
 	return true, nil
 }
 
-func (sqlite) fileEvents(ctx context.Context, tx *sql.Tx, keep int64) (int64, error) {
+func (sqlite) fileEvents(ctx context.Context, tx *sql.Tx, keep int64) error {
 	t, err := readTail(ctx, tx, keep)
 	if err != nil || t == nil {
-		return 0, err
+		return err
 	}
-	if _, err := t.file(ctx, tx); err != nil {
-		return 0, err
-	}
-	return t.last - t.upto, nil
+	_, err = t.file(ctx, tx)
+	return err
 }
 
-func (postgres) fileEvents(context.Context, *sql.Tx, int64) (int64, error) { return 0, nil }
+func (postgres) fileEvents(context.Context, *sql.Tx, int64) error { return nil }
 
 // fileTail files the whole tail, a batch a transaction, each taking its turn at the
 // writer with ingest. It reads each batch before it takes the writer, and reads it
@@ -162,7 +160,7 @@ func (db *DB) fileTail(ctx context.Context) error {
 		if err := db.txAside(ctx, func(tx *sql.Tx, _ time.Time) error {
 			filed, err := t.file(ctx, tx)
 			if err == nil && !filed {
-				_, err = db.dialect.fileEvents(ctx, tx, 0)
+				err = db.dialect.fileEvents(ctx, tx, 0)
 			}
 			return err
 		}); err != nil {

@@ -416,11 +416,9 @@ func writeScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSc
 		saved   []*contactScore
 	)
 	for _, cs := range scores {
-		if !cs.unchanged {
-			written = append(written, cs)
+		if cs.unchanged {
+			continue
 		}
-	}
-	for _, cs := range written {
 		caps, err := encodeCaps(cs.lines, cs.anchor)
 		if err != nil {
 			return nil, fmt.Errorf("save score of contact %d: %w", cs.id, err)
@@ -431,7 +429,7 @@ func writeScores(ctx context.Context, tx *sql.Tx, d dialect, scores []*contactSc
 			r.stageAt = stageAt
 		}
 		r.staged = len(cs.changes) > 0 || cs.state != cs.stored
-		rows = append(rows, r)
+		rows, written = append(rows, r), append(written, cs)
 	}
 	for chunk := range slices.Chunk(written, 5000) {
 		updated, err := write(rows[:len(chunk)])
@@ -667,7 +665,7 @@ func (r *resolver) score(ctx context.Context, rows []eventRow, stored []bool) er
 			return err
 		}
 		// Scoring them reads the tail of unfiled events: a long one is filed first.
-		if _, err := r.db.dialect.fileEvents(ctx, r.tx, fileKeep); err != nil {
+		if err := r.db.dialect.fileEvents(ctx, r.tx, fileKeep); err != nil {
 			return err
 		}
 		fresh, err := a.scoreContacts(ctx, r.tx, r.db.dialect, afresh, now, "", func(cs *contactScore) {

@@ -264,7 +264,8 @@ func (db *DB) settle(ctx context.Context) error {
 }
 
 // flushScores applies the log whenever its oldest line is applyAfter old, until stop
-// closes; then once more, so that a closing store leaves it empty.
+// closes; then once more, so that a closing store leaves it empty. Every fileEvery it
+// also files the events stored since the last filing (see filing.go).
 func (db *DB) flushScores(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(applyAfter / 8)
