@@ -16,14 +16,7 @@ import (
 // and a filing.
 func TestContactEventsMigration(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "upgrade.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.migrate(ctx, 19); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedTo(t, 19)
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := db.write.ExecContext(ctx, q, args...); err != nil {
@@ -117,14 +110,7 @@ func TestContactEventsMigration(t *testing.T) {
 // filed when an event of it moved meanwhile, and that the filing then reads it again.
 func TestTailReadAsideMayGoStale(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "stale.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedTo(t, 0)
 	for _, q := range []string{
 		`INSERT INTO sources (id, name, write_key_hash, created_at) VALUES (1, 'web', 'h', 0)`,
 		`INSERT INTO contacts (id, created_at, updated_at) VALUES (1, 0, 0), (2, 0, 0)`,
@@ -172,14 +158,7 @@ func TestTailReadAsideMayGoStale(t *testing.T) {
 // migrated files nothing, and reports no error, until migration 20 is there.
 func TestFilingWaitsForMigration(t *testing.T) {
 	ctx := t.Context()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "early.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.migrate(ctx, 19); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedTo(t, 19)
 	if err := db.fileTail(ctx); err != nil {
 		t.Errorf("filing before migration 20: %v, want nothing done", err)
 	}
@@ -189,4 +168,19 @@ func TestFilingWaitsForMigration(t *testing.T) {
 	if err := db.fileTail(ctx); err != nil || !db.filing.Load() {
 		t.Errorf("filing after migration 20: %v, filing %v; want it to run", err, db.filing.Load())
 	}
+}
+
+// openMigratedTo opens a new SQLite store, closed when t ends, migrated up to version
+// (all migrations with 0).
+func openMigratedTo(t *testing.T, version int64) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "tandem.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.migrate(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
