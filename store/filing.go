@@ -25,13 +25,13 @@ import (
 // of one person share a page, and each page is written once for all the commits of
 // that second.
 //
-// Nothing is read short: a query of a contact's events (sqlite.contactEvents) reads
-// the filed entries and the tail of events after contact_events_filed.upto, in the same
+// Nothing is read short: a query of a contact's events (sqlite.contactEvents) reads the
+// filed entries and the tail of events after contact_events_filed.upto, in the same
 // snapshot. The tail is read by id range: a second's tail under a flood of events,
-// 40,000 rows, takes about 4 ms to read (a narrow index in id order made no
-// difference: the cost is SQLite's per row), so a contact's timeline takes the read
-// side of the checkpointer's breaks (see checkpointer) and a restart of the log waits
-// for it rather than failing on it. Two triggers keep filed entries in step with the events they
+// 40,000 rows, takes about 4 ms to read (a narrow index in id order made no difference:
+// the cost is SQLite's per row), so a contact's timeline takes the read side of the
+// checkpointer's breaks (see checkpointer) and a restart of the log waits for it rather
+// than failing on it. Two triggers keep filed entries in step with the events they
 // point at: a merge that moves events to another contact moves their entries, and a
 // campaign that re-tags events re-tags their entries. Events in the tail need neither:
 // they are filed as they are when filed. An event's timestamp and id never change.
