@@ -176,25 +176,24 @@ func (r *router) loadReps(ctx context.Context) error {
 	}
 	y, m, d := r.now.In(r.a.agreement.Timezone).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, r.a.agreement.Timezone)
-	counts, err := r.tx.QueryContext(ctx, `SELECT rep, count(*) FROM assignments WHERE assigned_at >= $1 AND rep <> '' GROUP BY rep`, micros(today))
+	// Counted here rather than grouped by rep in SQL: SQLite grouped by walking the
+	// index by rep, every assignment ever made, where the range of today's is a few.
+	given, err := r.tx.QueryContext(ctx, `SELECT rep FROM assignments WHERE assigned_at >= $1 AND rep <> ''`, micros(today))
 	if err != nil {
 		return fmt.Errorf("leads given today: %w", err)
 	}
-	defer counts.Close()
-	for counts.Next() {
-		var (
-			rep string
-			n   int
-		)
-		if err := counts.Scan(&rep, &n); err != nil {
+	defer given.Close()
+	for given.Next() {
+		var rep string
+		if err := given.Scan(&rep); err != nil {
 			return fmt.Errorf("leads given today: %w", err)
 		}
 		if x, ok := r.reps[rep]; ok {
-			x.AssignedToday = n
+			x.AssignedToday++
 			r.reps[rep] = x
 		}
 	}
-	return counts.Err()
+	return given.Err()
 }
 
 // lockRotations reads the round-robin state of the agreement's teams, locking it until
