@@ -85,6 +85,7 @@ func TestConformance(t *testing.T) {
 		{"HandoffRoundRobin", testHandoffRoundRobin},
 		{"HandoffSkipsAwayAndCapped", testHandoffSkipsAwayAndCapped},
 		{"HandoffWithoutReps", testHandoffWithoutReps},
+		{"RescoreHandsOffInTurn", testRescoreHandsOffInTurn},
 		{"UserValidation", testUserValidation},
 		{"SalesActions", testSalesActions},
 		{"BreachReassigns", testBreachReassigns},

@@ -11,6 +11,7 @@ import (
 
 	"tandem"
 	"tandem/agreement"
+	"tandem/lifecycle"
 	"tandem/routing"
 	"tandem/sla"
 )
@@ -23,18 +24,9 @@ import (
 // handOff hands to sales the contacts among scores that entered a's handoff stage and
 // have no open assignment.
 func (db *DB) handOff(ctx context.Context, tx *sql.Tx, a *active, scores []*contactScore, now time.Time) error {
-	key := a.agreement.Handoff()
-	if key == "" || len(scores) == 0 {
-		return nil
-	}
 	var ids []int64
-	for _, cs := range scores {
-		for _, c := range cs.changes {
-			if c.To == key {
-				ids = append(ids, cs.id)
-				break
-			}
-		}
+	for _, cs := range qualified(a, scores) {
+		ids = append(ids, cs.id)
 	}
 	if len(ids) == 0 {
 		return nil
@@ -71,6 +63,21 @@ func (db *DB) handOff(ctx context.Context, tx *sql.Tx, a *active, scores []*cont
 		}
 	}
 	return r.save(ctx)
+}
+
+// qualified returns the scores whose contacts entered the stage that hands a lead off.
+func qualified(a *active, scores []*contactScore) []*contactScore {
+	key := a.agreement.Handoff()
+	if key == "" {
+		return nil
+	}
+	var out []*contactScore
+	for _, cs := range scores {
+		if slices.ContainsFunc(cs.changes, func(c lifecycle.Change) bool { return c.To == key }) {
+			out = append(out, cs)
+		}
+	}
+	return out
 }
 
 // openAssignments reports which of ids have an open assignment.

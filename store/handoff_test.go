@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -799,6 +800,52 @@ func testRescoreKeepsTheRecycle(t *testing.T, db *store.DB) {
 	assertScore(t, mustContact(t, db, c.ID), 20, 0, "B", "lead")
 	if n := len(mustAssignments(t, db, tandem.AssignmentFilter{ContactID: c.ID})); n != 1 {
 		t.Errorf("%d assignments after the rescore, want the rejected one alone", n)
+	}
+}
+
+// testRescoreHandsOffInTurn lowers the bar so that a rescore qualifies five leads at
+// once: they go round robin in one go, and a rep's daily cap counts the leads the
+// rescore gave them before.
+func testRescoreHandsOffInTurn(t *testing.T, db *store.DB) {
+	high := strings.Replace(handoffTerms, "score.engagement >= 50", "score.engagement >= 60", 1)
+	mustActivate(t, db, high)
+	users := mustUsers(t, db, "alice@acme.test", "bob@acme.test", "chen@acme.test")
+	ctx := context.Background()
+	two := 2
+	if _, err := db.UpdateUser(ctx, users["alice@acme.test"].ID, tandem.UserChange{DailyCap: &two}); err != nil {
+		t.Fatal(err)
+	}
+	src := mustCreateSource(t, db)
+	var ids []int64
+	for i := range 5 {
+		user := fmt.Sprint("v", i)
+		mustIngest(t, db,
+			at(identifyMessage(src, user, "", map[string]any{"email": user + "@example.org", "title": "VP Sales", "country": "US"}), now),
+			demoRequest(src, user, now), page(src, user, "/pricing", now))
+		c := mustContactByUserID(t, db, user)
+		if c.Stage != "lead" {
+			t.Fatalf("%s is in stage %q before the bar is lowered, want lead", user, c.Stage)
+		}
+		ids = append(ids, c.ID)
+	}
+	v := mustActivate(t, db, handoffTerms)
+	if _, err := db.Rescore(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, id := range ids {
+		if c := mustContact(t, db, id); c.Stage != "mql" {
+			t.Errorf("contact %d is in stage %q after the rescore, want mql", id, c.Stage)
+		}
+		a := openAssignment(t, db, id)
+		if a.Status != tandem.AssignmentAssigned || a.Route != "north america" || a.Version != v.Version {
+			t.Errorf("assignment of contact %d: %s by %q under v%d, want assigned by north america under v%d", id, a.Status, a.Route, a.Version, v.Version)
+		}
+		got[a.Rep]++
+	}
+	// alice, bob, alice; then alice is at her cap of two and bob takes the rest.
+	if want := map[string]int{"alice@acme.test": 2, "bob@acme.test": 3}; !maps.Equal(got, want) {
+		t.Errorf("leads by rep: %v, want %v", got, want)
 	}
 }
 

@@ -34,12 +34,12 @@ import (
 const (
 	// rescoreBatch is how many contacts a rescore settles and writes at a time on
 	// SQLite. Ingest does not wait for a batch there: the writer commits every
-	// rescorePiece contacts while another writer waits. Alone, a batch is one
-	// transaction, and larger ones write each page of the contacts' indexes fewer
-	// times: batches of 10,000 took a rescore of 1 M contacts that reads no events from
-	// 17.4 s to 15.8 s (medians). On PostgreSQL no writer is seen waiting (other nodes
-	// wait for the ingest lock), a batch is split only while this process ingests
-	// busily, and so it stays at 2,000, which holds ingest a fifth as long.
+	// rescorePiece contacts while another writer waits. Alone, the writer goes on with
+	// the next batches in the same transaction (see writeRescoreBatch); a batch is what
+	// the settling goroutines hold in memory. On PostgreSQL no writer is seen waiting
+	// (other nodes wait for the ingest lock), a batch is one transaction, split only
+	// while this process ingests busily, and so it stays at 2,000, which holds ingest a
+	// fifth as long.
 	rescoreBatch       = 10000
 	rescoreBatchShared = 2000
 	rescoreLease       = 30 * time.Second
@@ -381,7 +381,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		accounts = newAccountCache(rescoreAccounts)
 		wg       sync.WaitGroup
 	)
-	size := rescoreBatch
+	size := db.rescoreBatch
 	if db.writing == nil {
 		size = rescoreBatchShared
 	}
@@ -440,38 +440,26 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		wg.Wait()
 		close(scored)
 	}()
-	pending := map[int]batch{}
-	next := 0
+	batches := &inOrder{from: scored, pending: map[int]batch{}}
 	pace := newPacer(db) // the writer's, which measures ingest's load from batch to batch
 	if testHookWriterPacer != nil {
 		testHookWriterPacer(pace)
 	}
-	for b := range scored {
-		pending[b.seq] = b
-		for {
-			b, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			next++
-			if ctx.Err() != nil {
-				break // stopping: the batches settled meanwhile are not written
-			}
-			if err := db.writeRescoreBatch(ctx, job, b, pace); err != nil {
-				switch {
-				case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
-					return nil // a newer version, or another process, took over
-				case errors.Is(err, errAgreementChanged):
-					db.releaseRescore(context.WithoutCancel(ctx), job)
-					return nil // claimed again, it starts over from the cursor
-				}
+	for ctx.Err() == nil { // stopping: the batches settled meanwhile are not written
+		b, ok := batches.take(nil)
+		if !ok {
+			break
+		}
+		if err := db.writeRescoreBatch(ctx, job, b, batches, pace, progress); err != nil {
+			switch {
+			case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
+				return nil // a newer version, or another process, took over
+			case errors.Is(err, errAgreementChanged):
 				db.releaseRescore(context.WithoutCancel(ctx), job)
-				return fmt.Errorf("rescore: %w", err)
+				return nil // claimed again, it starts over from the cursor
 			}
-			if progress != nil {
-				progress("contacts", min(job.Done, job.Total), job.Total)
-			}
+			db.releaseRescore(context.WithoutCancel(ctx), job)
+			return fmt.Errorf("rescore: %w", err)
 		}
 	}
 	if ctx.Err() != nil {
@@ -1103,26 +1091,30 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 	return out, nil
 }
 
-// writeRescoreBatch saves one batch's scores and moves the rescore's cursor past it.
+// writeRescoreBatch saves batch b's scores and moves the rescore's cursor past it.
 // When another writer waits or ingest is busy, it commits every rescorePiece contacts
 // and takes its turn again behind the others: a batch written in one
 // transaction held ingest for a tenth of a second, and with ingest taking turns with
 // batch after batch, single calls fell from a thousand a second to twenty. Between its
 // transactions it paces itself as the first phase does.
-func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, pace *pacer) error {
-	if b.err != nil {
-		return b.err
-	}
+//
+// On SQLite, when nobody waits, the transaction that ends b goes on with the batches
+// settled after it (taken from more), up to db.rescoreTx contacts. Each commit
+// writes every page it changed to the log, and a batch's contacts, spread over the
+// whole index of scores, change nearly every page of it: a commit for ten batches
+// writes that index once instead of ten times (the second phase of a rescore that moves
+// every score took 16 s instead of 22). On PostgreSQL a transaction holds the ingest
+// lock of every node, and nobody is seen waiting for it, so it stays one batch.
+func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, more *inOrder, pace *pacer, progress Progress) error {
 	// A batch, once begun, is written to its end: the rescore stops between batches.
 	// Statements that watch a context that can end cost the SQLite driver a goroutine
 	// each, and a batch is thousands of statements (a fifth of this phase's time).
+	stopped := ctx.Err
 	ctx = context.WithoutCancel(ctx)
-	ids, scores := b.ids, b.scores // scores are in the order of ids, some ids without one
-	for len(ids) > 0 {
-		var wrote, saved int // of ids and of scores, once committed
+	for b.err == nil && len(b.ids) > 0 {
+		var n int64 // of the ids, once committed
 		err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 			pace.resume() // waiting for the slot was no work
-			wrote, saved = 0, 0
 			// Serialized with ingest and with activations, so the state, the lease and
 			// the active version read here hold until this transaction commits.
 			if err := db.dialect.lockIngest(ctx, tx); err != nil {
@@ -1152,53 +1144,118 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, p
 			// statements are round trips, a tenth more time for a rescore, so alone it
 			// writes the batch at once.
 			yield := func() bool { return db.writersWaiting() || pace.busy() }
-			for wrote < len(ids) && (wrote == 0 || !yield()) {
-				n := len(ids) - wrote
-				if db.writing != nil || yield() {
-					n = min(n, rescorePiece)
+			var (
+				handed []*contactScore // leads that qualified, handed off once at the end
+				cursor int64
+			)
+			for {
+				for len(b.ids) > 0 && (n == 0 || !yield()) {
+					k := len(b.ids)
+					if db.writing != nil || yield() {
+						k = min(k, rescorePiece)
+					}
+					last := b.ids[k-1]
+					i := 0 // scores are in the order of ids, some ids without one
+					for i < len(b.scores) && b.scores[i].id <= last {
+						i++
+					}
+					written, err := db.writeRescorePiece(ctx, tx, cur, job, b.scores[:i], now)
+					if err != nil {
+						return err
+					}
+					handed = append(handed, qualified(cur, written)...)
+					b.ids, b.scores = b.ids[k:], b.scores[i:]
+					n, cursor = n+int64(k), last
 				}
-				last := ids[wrote+n-1]
-				k := saved
-				for k < len(scores) && scores[k].id <= last {
-					k++
+				if len(b.ids) > 0 || db.writing == nil || n >= db.rescoreTx || stopped() != nil || yield() {
+					break
 				}
-				if err := db.writeRescorePiece(ctx, tx, cur, job, scores[saved:k], now); err != nil {
-					return err
+				// The next batch is most often settled already; while it is not, the
+				// slot this transaction holds is given up the moment a writer wants it.
+				next, ok := more.take(func() bool { return stopped() != nil || yield() })
+				if !ok {
+					break
 				}
-				wrote, saved = wrote+n, k
+				if b = next; b.err != nil {
+					break
+				}
+			}
+			if err := db.handOff(ctx, tx, cur, handed, now); err != nil {
+				return err
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE rescores SET phase = 'contacts', cursor = $1, done = $2, total = $3, updated_at = $4, lease_until = $5 WHERE id = $6`,
-				ids[wrote-1], job.Done+int64(wrote), job.Total, micros(now), micros(now.Add(rescoreLease)), job.ID)
+				cursor, job.Done+n, job.Total, micros(now), micros(now.Add(rescoreLease)), job.ID)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		job.Done += int64(wrote)
-		ids, scores = ids[wrote:], scores[saved:]
+		job.Done += n
+		if progress != nil {
+			progress("contacts", min(job.Done, job.Total), job.Total)
+		}
 		pace.pause() // between transactions, when it holds up nobody
 	}
-	return nil
+	return b.err
+}
+
+// inOrder hands out a rescore's settled batches in the order they were listed.
+type inOrder struct {
+	from    <-chan batch
+	pending map[int]batch
+	next    int
+	closed  bool
+}
+
+// take returns the next batch, and false once there are no more. While it waits, it
+// gives up and returns false as soon as stop, if not nil, reports true; it asks every
+// millisecond.
+func (q *inOrder) take(stop func() bool) (batch, bool) {
+	var tick <-chan time.Time
+	if stop != nil {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		if b, ok := q.pending[q.next]; ok {
+			delete(q.pending, q.next)
+			q.next++
+			return b, true
+		}
+		if q.closed {
+			return batch{}, false
+		}
+		select {
+		case b, ok := <-q.from:
+			if !ok {
+				q.closed = true
+				continue
+			}
+			q.pending[b.seq] = b
+		case <-tick:
+			if stop() {
+				return batch{}, false
+			}
+		}
+	}
 }
 
 // rescorePiece is how many contacts a rescore writes before it looks whether another
 // writer waits: about three milliseconds of writing on SQLite.
 const rescorePiece = 100
 
-// writeRescorePiece saves the scores of a piece of a batch, in the batch's transaction.
-func (db *DB) writeRescorePiece(ctx context.Context, tx *sql.Tx, a *active, job *rescoreJob, scores []*contactScore, now time.Time) error {
+// writeRescorePiece saves the scores of a piece of a batch, in the batch's transaction,
+// and returns those it wrote.
+func (db *DB) writeRescorePiece(ctx context.Context, tx *sql.Tx, a *active, job *rescoreJob, scores []*contactScore, now time.Time) ([]*contactScore, error) {
 	if len(scores) == 0 {
-		return nil // all merged away meanwhile
+		return nil, nil // all merged away meanwhile
 	}
 	scores, err := db.resettle(ctx, tx, a, job, scores, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	saved, err := saveScores(ctx, tx, db.dialect, scores, now, true)
-	if err != nil {
-		return err
-	}
-	return db.handOff(ctx, tx, a, saved, now)
+	return saveScores(ctx, tx, db.dialect, scores, now, true)
 }
 
 // writersWaiting reports whether a write transaction waits for the one that runs.
@@ -1208,30 +1265,19 @@ func (db *DB) writersWaiting() bool { return db.writing != nil && db.writing.wan
 // sales action moved after the rescore began reading (a recycle restarts engagement; an
 // accept moves the stage): the sums read before would undo the action.
 func (db *DB) resettle(ctx context.Context, tx *sql.Tx, a *active, job *rescoreJob, scores []*contactScore, now time.Time) ([]*contactScore, error) {
-	ids := make([]int64, len(scores))
-	for i, cs := range scores {
-		ids[i] = cs.id
+	// scores are in the order of ids, and a piece's ids lie close together: the range
+	// from the first to the last is read in order, where a list of ids is a lookup each.
+	piece := make(map[int64]bool, len(scores))
+	for _, cs := range scores {
+		piece[cs.id] = true
 	}
-	var moved []int64
-	for chunk := range slices.Chunk(ids, 5000) {
-		cond, arg := db.dialect.inIDs("id", 1, chunk)
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM contacts WHERE stage_at >= $2 AND scored_version <> $3 AND `+cond, arg, job.sumsAt, a.version)
-		if err != nil {
-			return nil, fmt.Errorf("rescore: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("rescore: %w", err)
-			}
-			moved = append(moved, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("rescore: %w", err)
-		}
+	moved, err := rowsOf(ctx, tx, "rescore", `SELECT id FROM contacts WHERE id >= $1 AND id <= $2 AND stage_at >= $3 AND scored_version <> $4`,
+		[]any{scores[0].id, scores[len(scores)-1].id, job.sumsAt, a.version},
+		func(s interface{ Scan(...any) error }) (id int64, err error) { return id, s.Scan(&id) })
+	if err != nil {
+		return nil, err
 	}
+	moved = slices.DeleteFunc(moved, func(id int64) bool { return !piece[id] })
 	if len(moved) == 0 {
 		return scores, nil
 	}

@@ -11,8 +11,9 @@ import (
 
 // TestRescoreStepsAsideForWaitingWriters checks that a rescore, while another writer
 // waits for the write slot, commits every rescorePiece contacts so that the writer gets
-// its turn, rather than a whole batch at a time, and that the pieces add up to the same
-// scores. A trigger records the rescore's cursor at each of its commits.
+// its turn, rather than a whole batch at a time; that alone, it writes several batches
+// in one transaction; and that all of these add up to the same scores. A trigger
+// records the rescore's cursor at each of its commits.
 func TestRescoreStepsAsideForWaitingWriters(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	db, src := rescoreStore(t, now)
@@ -90,6 +91,20 @@ stages:
 	alone, want := rescore()
 	if !slices.Equal(alone, ids[len(ids)-1:]) {
 		t.Errorf("with no writer waiting, the rescore committed its cursor at %v, want once, at %d", alone, ids[len(ids)-1])
+	}
+	// Alone, a transaction goes on with the next batches until it has written
+	// rescoreTx contacts: batches of a piece each, three pieces a transaction.
+	db.rescoreBatch, db.rescoreTx = rescorePiece, 3*rescorePiece-rescorePiece/2
+	spanned, got := rescore()
+	db.rescoreBatch, db.rescoreTx = rescoreBatch, 100_000
+	if want := []int64{ids[3*rescorePiece-1], ids[len(ids)-1]}; !slices.Equal(spanned, want) {
+		t.Errorf("with batches of %d contacts and %d a transaction, the rescore committed its cursor at %v, want at %v",
+			rescorePiece, 3*rescorePiece-rescorePiece/2, spanned, want)
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("contact %d: scored %+v in batches, %+v in one", id, got[id], w)
+		}
 	}
 	var pieces []int64
 	for i := rescorePiece - 1; i < len(ids); i += rescorePiece {

@@ -55,6 +55,12 @@ type DB struct {
 	scoreGen atomic.Int64
 	// rescoreStretch is how many event ids a rescore's reader reads at a time.
 	rescoreStretch int64
+	// rescoreBatch is how many contacts a rescore settles and writes at a time on
+	// SQLite (see the constant's comment), and rescoreTx how many one transaction
+	// writes at most when nobody waits: its cursor is where a rescore picks up after a
+	// crash.
+	rescoreBatch int
+	rescoreTx    int64
 	// decayMu guards decayFloors and decayFull: how far Decay's last scans reached, and
 	// when it last scanned everything.
 	decayMu     sync.Mutex
@@ -134,7 +140,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	db := &DB{dsn: dsn, log: opt.Log, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), JobLease: time.Minute,
 		owner: jobOwner(), pre: map[*sql.Tx][]*job{}, dispatch: make(chan []*job, 1024), deliveries: make(chan struct{}, 8),
 		decayFloors:    map[decayKey]float64{},
-		rescoreStretch: 50000}
+		rescoreStretch: 50000, rescoreBatch: rescoreBatch, rescoreTx: 100_000}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
