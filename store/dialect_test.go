@@ -7,7 +7,8 @@ import (
 )
 
 // TestContainsAny asks SQLite's containsAny what a rescore asks of page views' text:
-// whether it contains any of the needles, in text and in a blob alike.
+// whether it contains any of the needles, in text and in a blob alike, with the needles
+// one to an argument or several in one.
 func TestContainsAny(t *testing.T) {
 	db, _ := rescoreStore(t, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	tests := []struct {
@@ -23,6 +24,10 @@ func TestContainsAny(t *testing.T) {
 		{[]byte(`{"path":"/blog"}`), []any{"/pricing"}, 0},
 		{nil, []any{"/pricing"}, 0},
 		{`{"title":"Préços"}`, []any{"ços"}, 1},
+		{`{"path":"/demo"}`, []any{"\\" + needleSep + "/pricing" + needleSep + "/demo"}, 1},
+		{`{"path":"/blog"}`, []any{"\\" + needleSep + "/pricing" + needleSep + "/demo"}, 0},
+		{`{"path":"/blog"}`, []any{"/pricing" + needleSep + ""}, 1}, // an empty needle is in every text
+		{`{"path":"/blog"}`, []any{"/demo", "/pricing" + needleSep + "/blog"}, 1},
 	}
 	for _, tt := range tests {
 		q := `SELECT ` + containsAny + `(?` + strings.Repeat(", ?", len(tt.needles)) + `)`
