@@ -184,7 +184,7 @@ func (db *DB) activate(ctx context.Context, version int, by tandem.Actor, allowe
 		if err != nil {
 			return fmt.Errorf("activate agreement: %w", err)
 		}
-		if err := db.startRescore(ctx, tx, version, now); err != nil {
+		if err := db.startRescore(ctx, tx, version, now, a.Status == tandem.AgreementProposed); err != nil {
 			return err
 		}
 		out, err = agreementIn(ctx, tx, version)

@@ -49,7 +49,9 @@ const (
 	rescoreNoteEvery = 5 * time.Second
 )
 
-func (db *DB) startRescore(ctx context.Context, tx *sql.Tx, version int, now time.Time) error {
+// startRescore starts a rescore of version in tx, which holds the ingest lock. fresh says
+// the version was never active before, so that no contact holds its scores.
+func (db *DB) startRescore(ctx context.Context, tx *sql.Tx, version int, now time.Time, fresh bool) error {
 	db.scoreGen.Add(1)
 	if _, err := tx.ExecContext(ctx, `UPDATE rescores SET state = 'canceled', error = $1, finished_at = $2, updated_at = $2
 		WHERE state = 'running'`, fmt.Sprintf("version %d was activated", version), micros(now)); err != nil {
@@ -57,9 +59,12 @@ func (db *DB) startRescore(ctx context.Context, tx *sql.Tx, version int, now tim
 	}
 	// A rescore's writes skip contacts already scored under the version, so contacts
 	// scored under it before (a version activated again, a deliberate rerun) are marked
-	// stale first.
-	if err := resetLabels(ctx, tx, version); err != nil {
-		return err
+	// stale first. That looks at every contact, with ingest held, so it is skipped for
+	// a version active for the first time.
+	if !fresh {
+		if err := resetLabels(ctx, tx, version); err != nil {
+			return err
+		}
 	}
 	var total, events int64
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&total); err != nil {
@@ -138,7 +143,7 @@ func (db *DB) StartRescore(ctx context.Context) (*tandem.Rescore, error) {
 		if running > 0 {
 			return nil
 		}
-		return db.startRescore(ctx, tx, version, now)
+		return db.startRescore(ctx, tx, version, now, false)
 	})
 	if err != nil {
 		return nil, err
