@@ -157,7 +157,7 @@ func (db *DB) fileTail(ctx context.Context) error {
 			return err
 		}
 		began := time.Now()
-		if err := db.txAside(ctx, func(tx *sql.Tx, _ time.Time) error {
+		if err := db.flushTx(ctx, false, func(tx *sql.Tx) error {
 			filed, err := t.file(ctx, tx)
 			if err == nil && !filed {
 				err = db.dialect.fileEvents(ctx, tx, 0)

@@ -36,7 +36,7 @@ func (db *DB) Ingest(ctx context.Context, msgs []*tandem.Message) ([]tandem.Outc
 			db.ingesting.Add(int64(time.Since(began)))
 		}
 	}()
-	err := db.runTx(ctx, !db.defers(), func(tx *sql.Tx, now time.Time) error {
+	err := db.runTx(ctx, !db.defers(), db.Now, func(tx *sql.Tx, now time.Time) error {
 		began = time.Now()
 		r = &resolver{
 			db: db, tx: tx, now: micros(now),

@@ -260,7 +260,7 @@ func (db *DB) settle(ctx context.Context) error {
 	if !db.defers() || db.scoreLog.empty() {
 		return nil
 	}
-	return db.tx(ctx, func(*sql.Tx, time.Time) error { return nil })
+	return db.flushTx(ctx, true, func(*sql.Tx) error { return nil })
 }
 
 // flushScores applies the log whenever its oldest line is applyAfter old, until stop

@@ -303,21 +303,28 @@ func (db *DB) migrate(ctx context.Context, to int64) (int, error) {
 // otherwise. now is the transaction's clock reading. On SQLite the score log is applied
 // first, so that fn reads and writes contacts as ingest left them.
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
-	return db.runTx(ctx, true, fn, nil)
+	return db.runTx(ctx, true, db.Now, fn, nil)
 }
 
 // txAside is tx for the bookkeeping that polls while ingest runs (the job queue's and
 // the rescore's claims), which neither reads nor writes contacts: it leaves the score
 // log for the flusher to apply a second's lines at once.
 func (db *DB) txAside(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
-	return db.runTx(ctx, false, fn, nil)
+	return db.runTx(ctx, false, db.Now, fn, nil)
+}
+
+// flushTx is tx (txAside unless applyLog) for the flusher's work, which needs no clock:
+// it does not read db.Now, which tests set while the flusher runs.
+func (db *DB) flushTx(ctx context.Context, applyLog bool, fn func(tx *sql.Tx) error) error {
+	return db.runTx(ctx, applyLog, nil, func(tx *sql.Tx, _ time.Time) error { return fn(tx) }, nil)
 }
 
 // runTx is tx, applying the score log first if applyLog says so. Ingest does not: it
-// applies the log only when it must read a contact that has lines in it. committed,
-// if not nil, runs once the transaction committed, before another may begin: what it
-// records of the transaction is then never behind the store for the next writer.
-func (db *DB) runTx(ctx context.Context, applyLog bool, fn func(tx *sql.Tx, now time.Time) error, committed func()) error {
+// applies the log only when it must read a contact that has lines in it. clock, if not
+// nil, gives fn its now. committed, if not nil, runs once the transaction committed,
+// before another may begin: what it records of the transaction is then never behind
+// the store for the next writer.
+func (db *DB) runTx(ctx context.Context, applyLog bool, clock func() time.Time, fn func(tx *sql.Tx, now time.Time) error, committed func()) error {
 	if db.writing != nil {
 		if !db.writing.acquire(ctx.Done()) {
 			return fmt.Errorf("begin: %w", ctx.Err())
@@ -335,7 +342,11 @@ func (db *DB) runTx(ctx context.Context, applyLog bool, fn func(tx *sql.Tx, now 
 			return err
 		}
 	}
-	if err := fn(tx, db.Now().UTC()); err != nil {
+	var now time.Time
+	if clock != nil {
+		now = clock().UTC()
+	}
+	if err := fn(tx, now); err != nil {
 		db.ended(tx)
 		return err
 	}
