@@ -805,23 +805,19 @@ func (p *pacer) pause() bool {
 // queries as restarts of the log ask it to break off (see checkpointer).
 func (db *DB) readStretch(ctx context.Context, a *active, candidates *condition, after, upTo, fromContact int64, pace *pacer) ([]pastEvent, error) {
 	var events []pastEvent
+	stop := func() bool { return false }
+	if db.checkpointer != nil {
+		stop = db.checkpointer.breakAsked
+	}
 	for after < upTo {
-		// The connection first: waiting for one of the pool's (behind a long export)
-		// is no reading, and a restart would wait for it.
-		conn, err := db.read.Conn(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("rescore events: %w", err)
-		}
-		stop, done := func() bool { return false }, func() {}
-		if db.checkpointer != nil {
-			stop, done = db.checkpointer.breakAsked, db.checkpointer.longRead()
-		}
-		if testHookStretchQuery != nil {
-			testHookStretchQuery()
-		}
-		events, after, err = a.readEvents(ctx, conn, events, candidates, after, upTo, fromContact, pace, stop)
-		done()
-		conn.Close()
+		err := db.readAside(ctx, func(conn *sql.Conn) error {
+			if testHookStretchQuery != nil {
+				testHookStretchQuery()
+			}
+			var err error
+			events, after, err = a.readEvents(ctx, conn, events, candidates, after, upTo, fromContact, pace, stop)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -1108,7 +1104,7 @@ func (a *active) settleSums(ctx context.Context, q querier, d dialect, ids []int
 // writes every page it changed to the log, and a batch's contacts, spread over the
 // whole index of scores, change nearly every page of it: a commit for ten batches
 // writes that index once instead of ten times (the second phase of a rescore that moves
-// every score took 16 s instead of 22). On PostgreSQL a transaction holds the ingest
+// every score on 1 M contacts took 14–17 s instead of 19–20). On PostgreSQL a transaction holds the ingest
 // lock of every node, and nobody is seen waiting for it, so it stays one batch.
 func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, more *inOrder, pace *pacer, progress Progress) error {
 	// A batch, once begun, is written to its end: the rescore stops between batches.
@@ -1203,6 +1199,10 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, m
 	}
 	return b.err
 }
+
+// rescoreTxContacts is how many contacts one SQLite transaction of a rescore writes at
+// most when nobody waits (DB.rescoreTx).
+const rescoreTxContacts = 100_000
 
 // inOrder hands out a rescore's settled batches in the order they were listed.
 type inOrder struct {
