@@ -96,7 +96,7 @@ stages:
 	// rescoreTx contacts: batches of a piece each, three pieces a transaction.
 	db.rescoreBatch, db.rescoreTx = rescorePiece, 3*rescorePiece-rescorePiece/2
 	spanned, got := rescore()
-	db.rescoreBatch, db.rescoreTx = rescoreBatch, 100_000
+	db.rescoreBatch, db.rescoreTx = rescoreBatch, rescoreTxContacts
 	if want := []int64{ids[3*rescorePiece-1], ids[len(ids)-1]}; !slices.Equal(spanned, want) {
 		t.Errorf("with batches of %d contacts and %d a transaction, the rescore committed its cursor at %v, want at %v",
 			rescorePiece, 3*rescorePiece-rescorePiece/2, spanned, want)

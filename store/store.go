@@ -140,7 +140,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	db := &DB{dsn: dsn, log: opt.Log, Now: time.Now, rescoreKick: make(chan struct{}, 1), jobKick: make(chan struct{}, 1), JobLease: time.Minute,
 		owner: jobOwner(), pre: map[*sql.Tx][]*job{}, dispatch: make(chan []*job, 1024), deliveries: make(chan struct{}, 8),
 		decayFloors:    map[decayKey]float64{},
-		rescoreStretch: 50000, rescoreBatch: rescoreBatch, rescoreTx: 100_000}
+		rescoreStretch: 50000, rescoreBatch: rescoreBatch, rescoreTx: rescoreTxContacts}
 	if IsPostgres(dsn) {
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
