@@ -163,6 +163,12 @@ func (db *DB) moveContact(ctx context.Context, tx *sql.Tx, act *active, contactI
 	if _, err := tx.ExecContext(ctx, q, next.Stage, next.Funnel, micros(now), contactID); err != nil {
 		return fmt.Errorf("move contact %d: %w", contactID, err)
 	}
+	if recycle {
+		// Its engagement counts from now: the score record's hits before do not.
+		if err := markStale(ctx, tx.ExecContext, contactID); err != nil {
+			return err
+		}
+	}
 	if c == nil {
 		return nil
 	}

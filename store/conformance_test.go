@@ -86,6 +86,7 @@ func TestConformance(t *testing.T) {
 		{"HandoffSkipsAwayAndCapped", testHandoffSkipsAwayAndCapped},
 		{"HandoffWithoutReps", testHandoffWithoutReps},
 		{"RescoreHandsOffInTurn", testRescoreHandsOffInTurn},
+		{"RescoreReplaysRecord", testRescoreReplaysRecord},
 		{"UserValidation", testUserValidation},
 		{"SalesActions", testSalesActions},
 		{"BreachReassigns", testBreachReassigns},

@@ -107,3 +107,7 @@ func (db *DB) ScoredVersionForTest(ctx context.Context, id int64) (int, error) {
 // FileEvents files the events stored since the last filing, as the flusher does once
 // a second.
 func (db *DB) FileEvents(ctx context.Context) error { return db.fileTail(ctx) }
+
+// SetNoRecord keeps rescores from writing or replaying the score record, so that they
+// read every event.
+func (db *DB) SetNoRecord(v bool) { db.noRecord = v }

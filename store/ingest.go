@@ -747,6 +747,9 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 			return 0, fmt.Errorf("merge contacts: %w", err)
 		}
 	}
+	if err := markStale(ctx, r.exec, survivor, loser); err != nil {
+		return 0, fmt.Errorf("merge contacts: %w", err)
+	}
 	// The merged contact's stage history stays readable as its own: each move is
 	// marked with the contact it happened to.
 	if _, err := r.exec(ctx, `UPDATE stage_changes SET contact_id = $1, cause = cause || $3 WHERE contact_id = $2`,

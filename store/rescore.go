@@ -207,6 +207,9 @@ type rescoreJob struct {
 	// labels are the scored_version labels contacts had when it planned: at its end,
 	// the contacts it left alone hold its scores under any of them (see carried.go).
 	labels []int
+	// rec is the score record it writes, of sums, if it does (see record.go).
+	rec  *recorder
+	sums *eventSums
 }
 
 // claimRescore takes the lease of a running rescore nobody works on, if there is one.
@@ -365,12 +368,21 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	sums := &eventSums{}
 	switch {
 	case carry == nil || carry.events:
-		sums, err = db.sumEvents(ctx, job, a, 0, progress)
+		var rec *replayable
+		if rec, err = db.replayableRecord(ctx, job, a); err != nil {
+			break
+		}
+		if rec != nil {
+			sums, err = db.sumRecorded(ctx, job, a, rec, progress)
+			break
+		}
+		// From the first contact on, it records what it reads; resumed, it does not.
+		sums, err = db.sumEvents(ctx, job, a, 0, job.cursor == 0 && job.eventsUpTo > 0 && !db.noRecord, progress)
 	case carry.counting != nil:
 		// Only what the version before counted: a later event that only an old rule
 		// counts is in no stored sum, and one a new rule counts had its contact
 		// scored afresh by ingest.
-		sums, err = db.sumEvents(ctx, job, carry.counting, job.eventsUpTo, progress)
+		sums, err = db.sumEvents(ctx, job, carry.counting, job.eventsUpTo, false, progress)
 	default:
 		job.sumsAt = micros(db.Now())
 	}
@@ -511,8 +523,20 @@ type chunk struct {
 // as the driver returns them, strings, which saves a copy of each of ten million
 // property objects.
 type pastEvent struct {
-	contactID, ts int64
+	id, contactID, ts int64
 	eventFacts
+}
+
+// scanPastEvent scans a row of id, contact_id, timestamp, received_at, type, event, name
+// and the active version's object columns.
+func scanPastEvent(s interface{ Scan(...any) error }) (pastEvent, error) {
+	var (
+		e        pastEvent
+		received int64
+	)
+	err := s.Scan(&e.id, &e.contactID, &e.ts, &received, &e.typ, &e.event, &e.name, &e.properties, &e.context)
+	e.ts = scoringTime(e.ts, received)
+	return e, err
 }
 
 // eventFacts is everything an engagement rule's `when` can see of an event, so rules
@@ -568,19 +592,113 @@ func (m *ruleMemo) rules(e *eventFacts) []*agreement.EngagementRule {
 // sumEvents is a rescore's first phase: it reads the events of contacts after the
 // job's cursor, in the order they were stored, up to the event upTo (0: the last one),
 // and adds up what the engagement rules give each contact. Contacts created after it
-// starts are scored by ingest, so it keeps none for them.
-func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo int64, progress Progress) (*eventSums, error) {
+// starts are scored by ingest, so it keeps none for them. With record, it records the
+// rules' hits as a new generation of the score record (see record.go), which the
+// second phase writes.
+func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo int64, record bool, progress Progress) (*eventSums, error) {
 	job.sumsAt = micros(db.Now())
-	last, lastContact := upTo, int64(0)
-	if last == 0 {
-		if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
-			return nil, fmt.Errorf("rescore: %w", err)
+	s, err := db.newSummer(ctx, job, a)
+	if err != nil {
+		return nil, err
+	}
+	if record {
+		if s.rec, err = db.startRecord(ctx, job, a, s.sums.base, int64(len(s.sums.sums))); err != nil {
+			return nil, err
 		}
 	}
+	// The events after the generation's upto, were any read, go unrecorded: the next
+	// rescore reads them.
+	if err := db.readSums(ctx, job, a, s, 0, upTo, progress); err != nil {
+		return nil, err
+	}
+	job.rec, job.sums = s.rec, s.sums
+	return s.sums, nil
+}
+
+// summer adds up what a rescore's first phase reads for each contact.
+type summer struct {
+	a       *active
+	sums    *eventSums
+	since   map[int64]int64 // see engagedSince
+	memo    *ruleMemo
+	scratch scoring.Line
+	pace    *pacer
+	rec     *recorder      // if not nil, records the hits of the events it adds
+	skip    map[int64]bool // contacts whose events it does not add
+}
+
+// newSummer returns a summer of job's contacts: those after its cursor, up to the last
+// one stored.
+func (db *DB) newSummer(ctx context.Context, job *rescoreJob, a *active) (*summer, error) {
+	var lastContact int64
 	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM contacts`).Scan(&lastContact); err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
 	}
-	sums := &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))}
+	since, err := engagedSince(ctx, db.read)
+	if err != nil {
+		return nil, err
+	}
+	return &summer{
+		a:     a,
+		sums:  &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))},
+		since: since,
+		memo:  newRuleMemo(a, 1<<14),
+		pace:  newPacer(db),
+	}, nil
+}
+
+// add adds events, which come in the order they were stored.
+func (s *summer) add(events []pastEvent) {
+	s.pace.resume()
+	for i := range events {
+		if i%yieldEvery == yieldEvery-1 {
+			s.pace.pace()
+		}
+		e := &events[i]
+		sum := s.sums.of(e.contactID)
+		if sum == nil || s.skip[e.contactID] {
+			continue
+		}
+		if t, ok := s.since[e.contactID]; ok && e.ts < t {
+			continue // before sales sent the lead back: it earns the handoff anew
+		}
+		for _, r := range s.memo.rules(&e.eventFacts) {
+			if s.fire(sum, r, e.ts) && s.rec != nil && e.id <= s.rec.upto {
+				s.rec.add(e.contactID-s.sums.base, r, e.ts)
+			}
+		}
+	}
+}
+
+// fire adds to sum what rule r gives for an event at ts, and reports whether it fired.
+func (s *summer) fire(sum *eventSum, r *agreement.EngagementRule, ts int64) bool {
+	l := &s.scratch
+	if r.Cap.Times > 0 {
+		l = nil
+		for i := range sum.caps {
+			if sum.caps[i].rule == r {
+				l = &sum.caps[i].line
+			}
+		}
+		if l == nil {
+			sum.caps = append(sum.caps, capLine{rule: r})
+			l = &sum.caps[len(sum.caps)-1].line
+		}
+	}
+	p, ok := s.a.model.Fire(l, r, time.UnixMicro(ts))
+	sum.eng += p
+	return ok
+}
+
+// readSums reads the events with ids in (from, upTo] (0: up to the last one) of the
+// contacts after job's cursor, and adds them to s in the order they were stored.
+func (db *DB) readSums(ctx context.Context, job *rescoreJob, a *active, s *summer, from, upTo int64, progress Progress) error {
+	last := upTo
+	if last == 0 {
+		if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+			return fmt.Errorf("rescore: %w", err)
+		}
+	}
 	// Reading rows is most of this phase's work, so two goroutines read stretches of
 	// the table, on their own read connections, while the rules take the stretches in
 	// order, as the events arrived. Stretches are handed out in order and at most
@@ -605,7 +723,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 	}
 	go func() {
 		defer close(work)
-		for seq := 0; int64(seq)*stretch < last; seq++ {
+		for seq := 0; from+int64(seq)*stretch < last; seq++ {
 			select {
 			case <-slots:
 			case <-ctx.Done():
@@ -622,7 +740,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 		readers.Go(func() {
 			pace := newPacer(db)
 			for seq := range work {
-				after := int64(seq) * stretch
+				after := from + int64(seq)*stretch
 				events, err := db.readStretch(ctx, a, candidates, after, min(after+stretch, last), job.cursor, pace)
 				if err != nil {
 					readErr <- err
@@ -638,10 +756,10 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 				n := read.Add(min(after+stretch, last) - after)
 				if progress != nil {
 					report.Lock()
-					progress("events", n, last)
+					progress("events", n, last-from)
 					report.Unlock()
 				}
-				db.noteEventsRead(ctx, job, n, last)
+				db.noteEventsRead(ctx, job, n, last-from)
 			}
 		})
 	}
@@ -650,60 +768,17 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 		close(chunks)
 		readErr <- nil
 	}()
-	since, err := engagedSince(ctx, db.read)
-	if err != nil {
-		return nil, err
-	}
-	memo := newRuleMemo(a, 1<<14)
-	var scratch scoring.Line
-	pace := newPacer(db)
-	add := func(events []pastEvent) {
-		pace.resume()
-		for i := range events {
-			if i%yieldEvery == yieldEvery-1 {
-				pace.pace()
-			}
-			e := &events[i]
-			sum := sums.of(e.contactID)
-			if sum == nil {
-				continue
-			}
-			if t, ok := since[e.contactID]; ok && e.ts < t {
-				continue // before sales sent the lead back: it earns the handoff anew
-			}
-			for _, r := range memo.rules(&e.eventFacts) {
-				l := &scratch
-				if r.Cap.Times > 0 {
-					l = nil
-					for i := range sum.caps {
-						if sum.caps[i].rule == r {
-							l = &sum.caps[i].line
-						}
-					}
-					if l == nil {
-						sum.caps = append(sum.caps, capLine{rule: r})
-						l = &sum.caps[len(sum.caps)-1].line
-					}
-				}
-				p, _ := a.model.Fire(l, r, time.UnixMicro(e.ts))
-				sum.eng += p
-			}
-		}
-	}
 	pending, next := map[int][]pastEvent{}, 0
 	for c := range chunks {
 		pending[c.seq] = c.events
 		for events, ok := pending[next]; ok; events, ok = pending[next] {
 			delete(pending, next)
 			next++
-			add(events)
+			s.add(events)
 			slots <- struct{}{}
 		}
 	}
-	if err := <-readErr; err != nil {
-		return nil, err
-	}
-	return sums, nil
+	return <-readErr
 }
 
 // engagedSince returns when recycled contacts' engagement started again, which rescoring
@@ -848,23 +923,18 @@ func (a *active) readEvents(ctx context.Context, q querier, out []pastEvent, can
 	defer rows.Close()
 	pace.resume()
 	for n := 1; rows.Next(); n++ {
-		var (
-			e        pastEvent
-			id       int64
-			received int64
-		)
-		if err := rows.Scan(&id, &e.contactID, &e.ts, &received, &e.typ, &e.event, &e.name, &e.properties, &e.context); err != nil {
+		e, err := scanPastEvent(rows)
+		if err != nil {
 			return nil, 0, fmt.Errorf("rescore events: %w", err)
 		}
-		e.ts = scoringTime(e.ts, received)
 		out = append(out, e)
 		if n%yieldEvery == 0 {
 			if stop() {
-				return out, id, rows.Close()
+				return out, e.id, rows.Close()
 			}
 			pace.pace()
 			if stop() { // asked while it paused
-				return out, id, rows.Close()
+				return out, e.id, rows.Close()
 			}
 		}
 	}
@@ -1164,6 +1234,11 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, m
 					if err != nil {
 						return err
 					}
+					if job.rec != nil {
+						if err := db.writeRecords(ctx, tx, job.rec, job.sums, b.ids[:k]); err != nil {
+							return err
+						}
+					}
 					handed = append(handed, qualified(cur, written)...)
 					b.ids, b.scores = b.ids[k:], b.scores[i:]
 					n, cursor = n+int64(k), last
@@ -1325,6 +1400,11 @@ func (db *DB) finishRescore(ctx context.Context, job *rescoreJob, state, msg str
 		}
 		if n, _ := res.RowsAffected(); n == 0 || state != "done" {
 			return nil // canceled by a newer version, or taken over
+		}
+		if job.rec != nil {
+			if err := completeRecord(ctx, tx, job.rec); err != nil {
+				return err
+			}
 		}
 		return settleLabels(ctx, tx, job.Version, job.labels)
 	})

@@ -488,11 +488,16 @@ func saveStageChanges(ctx context.Context, tx *sql.Tx, d dialect, scores []*cont
 func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) error {
 	const q = `UPDATE events SET contact_id = $1 WHERE visitor_id = $2 AND contact_id IS NULL`
 	if r.act == nil {
-		if _, err := r.exec(ctx, q, contactID, visitorID); err != nil {
+		res, err := r.exec(ctx, q, contactID, visitorID)
+		if err != nil {
 			return fmt.Errorf("link visitor events: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return markStale(ctx, r.exec, contactID)
 		}
 		return nil
 	}
+	linked := len(r.linked)
 	rows, err := r.tx.QueryContext(ctx, q+` RETURNING id, type, event, name, properties, context, timestamp, received_at`, contactID, visitorID)
 	if err != nil {
 		return fmt.Errorf("link visitor events: %w", err)
@@ -509,6 +514,10 @@ func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) e
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("link visitor events: %w", err)
+	}
+	if len(r.linked) > linked {
+		rows.Close()
+		return markStale(ctx, r.exec, contactID)
 	}
 	return nil
 }

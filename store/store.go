@@ -61,6 +61,9 @@ type DB struct {
 	// crash.
 	rescoreBatch int
 	rescoreTx    int64
+	// noRecord, set by tests, keeps rescores from writing or replaying the score
+	// record, so that they read every event.
+	noRecord bool
 	// decayMu guards decayFloors and decayFull: how far Decay's last scans reached, and
 	// when it last scanned everything.
 	decayMu     sync.Mutex

@@ -1,0 +1,109 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem"
+	"tandem/store"
+)
+
+// testRescoreReplaysRecord changes the half-life twice. The first change reads every
+// event and writes the score record; the second replays it, with what happened in
+// between: events stored since (one over a cap the record's hits filled, one from
+// long ago), a visitor's pages joining a contact, a merge and a recycle. It must come
+// out as reading every event does, rule by rule, having read only the later events.
+func testRescoreReplaysRecord(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	capped := strings.Replace(handoffTerms, "points: 40 }", "points: 40, cap: { times: 2, per: 1d } }", 1)
+	halfLife := func(h string) string { return strings.Replace(capped, "half_life: 14d", "half_life: "+h, 1) }
+	mustActivate(t, db, capped)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test", "chen@acme.test")
+	src := mustCreateSource(t, db)
+	day := func(d int) time.Time { return now.Add(-time.Duration(d) * 24 * time.Hour) }
+	var msgs []*tandem.Message
+	for i := range 8 {
+		u := fmt.Sprint("r", i)
+		for d := 20; d > 0; d -= 2 {
+			msgs = append(msgs, page(src, u, "/pricing", day(d).Add(time.Duration(i)*time.Minute)))
+			if (i+d)%3 == 0 {
+				for h := range 3 { // three demo requests a day, of which two count
+					msgs = append(msgs, demoRequest(src, u, day(d).Add(time.Duration(h)*time.Hour)))
+				}
+			}
+		}
+	}
+	for d := range 3 {
+		msgs = append(msgs, at(pageMessage(src, "anon-r"), day(d+1)))
+	}
+	msgs = append(msgs, at(identifyMessage(src, "", "anon-e", map[string]any{"email": "eve@example.org"}), day(5)),
+		at(pageMessage(src, "anon-e"), day(5)))
+	mustIngest(t, db, msgs...)
+	later := now.Add(time.Minute) // after every stage move, so that none is scored afresh
+	rescore := func(doc string) *tandem.Rescore {
+		t.Helper()
+		if doc != "" {
+			mustActivate(t, db, doc)
+		}
+		later = later.Add(time.Minute)
+		db.Now = func() time.Time { return later }
+		r, err := db.Rescore(ctx, nil)
+		if err != nil || r.State != "done" {
+			t.Fatalf("Rescore = %+v, %v", r, err)
+		}
+		return r
+	}
+	first := rescore(halfLife("10d"))
+	if first.EventsTotal == 0 {
+		t.Fatal("a changed half-life read no events before a score record was written")
+	}
+
+	mustIngest(t, db,
+		demoRequest(src, "r0", day(18).Add(5*time.Hour)), // r0's two of that day are recorded
+		demoRequest(src, "r1", day(17)),
+		page(src, "r3", "/pricing", day(40)),
+		at(identifyMessage(src, "r4", "anon-r", nil), later),                                  // the visitor's pages join r4
+		at(identifyMessage(src, "r5", "", map[string]any{"email": "eve@example.org"}), later), // eve merges into r5
+	)
+	c := qualify(t, db, src, "r6", "US")
+	later = later.Add(time.Minute)
+	db.Now = func() time.Time { return later }
+	if _, err := db.Reject(ctx, openAssignment(t, db, c.ID).ID, "no_budget", rep); err != nil {
+		t.Fatal(err)
+	}
+
+	replayed := rescore(halfLife("21d"))
+	var ids []int64
+	for i := range 8 {
+		ids = append(ids, mustContactByUserID(t, db, fmt.Sprint("r", i)).ID)
+	}
+	judged := later.Add(time.Hour) // both sets of scores as of the same time
+	scores := func() map[int64]*tandem.ScoreBreakdown {
+		t.Helper()
+		db.Now = func() time.Time { return judged }
+		all, err := db.ContactScores(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return all
+	}
+	fromRecord := scores()
+	db.SetNoRecord(true)
+	read := rescore("")
+	if replayed.EventsTotal == 0 || replayed.EventsTotal*2 > read.EventsTotal {
+		t.Errorf("the rescore that replays the record read %d events of %d; want those stored after it", replayed.EventsTotal, read.EventsTotal)
+	}
+	fromEvents := scores()
+	for i, id := range ids {
+		if !reflect.DeepEqual(fromRecord[id], fromEvents[id]) {
+			t.Errorf("r%d: replayed %+v; read from every event %+v", i, *fromRecord[id], *fromEvents[id])
+		}
+	}
+	if s := fromEvents[ids[0]].Score.Engagement; s == 0 {
+		t.Errorf("r0 has no engagement")
+	}
+}
