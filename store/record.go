@@ -247,6 +247,9 @@ func (db *DB) sumRecorded(ctx context.Context, job *rescoreJob, a *active, r *re
 	if err != nil {
 		return nil, err
 	}
+	if s.since, err = engagedSince(ctx, db.read); err != nil {
+		return nil, err
+	}
 	stale := make(map[int64]bool, len(r.stale))
 	for _, id := range r.stale {
 		stale[id] = true

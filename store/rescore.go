@@ -606,6 +606,10 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 			return nil, err
 		}
 	}
+	// After the record's stale marks are cleared: a recycle since is marked.
+	if s.since, err = engagedSince(ctx, db.read); err != nil {
+		return nil, err
+	}
 	// The events after the generation's upto, were any read, go unrecorded: the next
 	// rescore reads them.
 	if err := db.readSums(ctx, job, a, s, 0, upTo, progress); err != nil {
@@ -619,7 +623,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 type summer struct {
 	a       *active
 	sums    *eventSums
-	since   map[int64]int64 // see engagedSince
+	since   map[int64]int64 // see engagedSince; the caller reads it
 	memo    *ruleMemo
 	scratch scoring.Line
 	pace    *pacer
@@ -634,16 +638,11 @@ func (db *DB) newSummer(ctx context.Context, job *rescoreJob, a *active) (*summe
 	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM contacts`).Scan(&lastContact); err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
 	}
-	since, err := engagedSince(ctx, db.read)
-	if err != nil {
-		return nil, err
-	}
 	return &summer{
-		a:     a,
-		sums:  &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))},
-		since: since,
-		memo:  newRuleMemo(a, 1<<14),
-		pace:  newPacer(db),
+		a:    a,
+		sums: &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))},
+		memo: newRuleMemo(a, 1<<14),
+		pace: newPacer(db),
 	}, nil
 }
 
