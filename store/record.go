@@ -183,14 +183,12 @@ func completeRecord(ctx context.Context, tx *sql.Tx, rec *recorder) error {
 // markStale marks contacts whose events changed other than by new events: their
 // records no longer hold.
 func markStale(ctx context.Context, exec func(ctx context.Context, q string, args ...any) (sql.Result, error), ids ...int64) error {
-	q := `INSERT INTO score_record_stale (contact_id) VALUES ($1) ON CONFLICT DO NOTHING`
-	if len(ids) == 2 {
-		q = `INSERT INTO score_record_stale (contact_id) VALUES ($1), ($2) ON CONFLICT DO NOTHING`
-	}
+	values := make([]string, len(ids))
 	args := make([]any, len(ids))
 	for i, id := range ids {
-		args[i] = id
+		values[i], args[i] = "($"+strconv.Itoa(i+1)+")", id
 	}
+	q := `INSERT INTO score_record_stale (contact_id) VALUES ` + strings.Join(values, ", ") + ` ON CONFLICT DO NOTHING`
 	if _, err := exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("score record: %w", err)
 	}
