@@ -228,7 +228,20 @@ func (s *Server) rescore(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, progressOf(rs, s.now()))
 }
 
+// startRescore starts a rescore by hand; with ?from=events it reads every event rather
+// than replay the score record.
 func (s *Server) startRescore(w http.ResponseWriter, r *http.Request) {
+	switch from := r.URL.Query().Get("from"); from {
+	case "":
+	case "events":
+		if err := s.store.DropScoreRecord(r.Context()); err != nil {
+			s.problem(w, r, err)
+			return
+		}
+	default:
+		s.problem(w, r, tandem.Errorf(tandem.EInvalid, "from: %q is not a source to rescore from; want events, or leave it out", from))
+		return
+	}
 	rs, err := s.store.StartRescore(r.Context())
 	if err != nil {
 		s.problem(w, r, err)

@@ -644,8 +644,15 @@ func TestRescoreOverHTTP(t *testing.T) {
 	if again.ID <= p.ID || again.Version != 1 || again.Total != 2 {
 		t.Errorf("new rescore = %+v, want a new one of 2 contacts under version 1", again)
 	}
-	if p := ts.mustRescoreEnd(t, sam); p.ID != again.ID || p.State != "done" || p.Done != 2 {
-		t.Errorf("rescore = %+v, want rescore %d done", p, again.ID)
+	if p := ts.mustRescoreEnd(t, sam); p.ID != again.ID || p.State != "done" || p.Done != 2 || p.EventsTotal != 0 {
+		t.Errorf("rescore = %+v, want rescore %d done, replaying the score record the first one kept", p, again.ID)
+	}
+	// From the events themselves, should the record be in doubt.
+	ts.mustJSON(t, ts.api(t, "POST", "/api/v1/agreement/rescore?from=record", adminSecret, ""), 400, nil)
+	var fromEvents rescoreProgress
+	ts.mustJSON(t, ts.api(t, "POST", "/api/v1/agreement/rescore?from=events", adminSecret, ""), 202, &fromEvents)
+	if p := ts.mustRescoreEnd(t, sam); p.ID != fromEvents.ID || p.State != "done" || p.EventsTotal == 0 {
+		t.Errorf("rescore from the events = %+v, want rescore %d done, every event read", p, fromEvents.ID)
 	}
 	ts.mustJSON(t, ts.api(t, "GET", ada, sam, ""), 200, &c)
 	if c.Score == nil || c.Score.Total != 70 || c.Stage != "mql" {

@@ -180,6 +180,20 @@ func completeRecord(ctx context.Context, tx *sql.Tx, rec *recorder) error {
 	return nil
 }
 
+// DropScoreRecord forgets the score record: the next rescore that weighs every event
+// reads them all, and keeps a new record. It is for a rescore by hand from the events
+// themselves (`tandem rescore --from-events`), should a record ever be in doubt.
+func (db *DB) DropScoreRecord(ctx context.Context) error {
+	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		_, err := tx.ExecContext(ctx, `UPDATE score_record_gen SET state = 'dropped' WHERE state <> 'none'`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("drop score record: %w", err)
+	}
+	return nil
+}
+
 // markStale marks contacts whose events changed other than by new events: their
 // records no longer hold.
 func markStale(ctx context.Context, exec func(ctx context.Context, q string, args ...any) (sql.Result, error), ids ...int64) error {

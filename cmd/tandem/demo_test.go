@@ -120,6 +120,28 @@ func TestDemo(t *testing.T) {
 			t.Error("another seed made the same people")
 		}
 	})
+	t.Run("rescore by hand", func(t *testing.T) {
+		// The demo's own rescore read every event and kept the score record: a rescore by
+		// hand replays it, unless told to read the events.
+		rescore := func(args ...string) string {
+			t.Helper()
+			var stdout, stderr bytes.Buffer
+			args = append([]string{"rescore", "--db", a}, args...)
+			if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+				t.Fatalf("tandem %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), ": done, 300 contacts") {
+				t.Errorf("tandem %s says %q, want 300 contacts done", strings.Join(args, " "), stdout.String())
+			}
+			return stderr.String()
+		}
+		if bars := rescore(); strings.Contains(bars, "reading") {
+			t.Errorf("a rescore by hand read the events rather than replay the score record:\n%s", bars)
+		}
+		if bars := rescore("--from-events"); !strings.Contains(bars, "reading") || !strings.Contains(bars, "events") {
+			t.Errorf("a rescore by hand --from-events shows no reading of the events:\n%s", bars)
+		}
+	})
 	t.Run("running again adds nothing", func(t *testing.T) {
 		out := mustRunDemo(t, a, "7")
 		if !strings.Contains(out, "0 stored, 6,000 already there") || !strings.Contains(out, "reused") ||

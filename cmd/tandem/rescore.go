@@ -17,6 +17,7 @@ func rescore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var sf storeFlags
 	sf.register(fs)
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	fromEvents := fs.Bool("from-events", false, "read every event rather than replay the score record the last such rescore kept")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -29,6 +30,11 @@ func rescore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer db.Close()
+	if *fromEvents {
+		if err := db.DropScoreRecord(ctx); err != nil {
+			return err
+		}
+	}
 	progress, finish := rescoreBars(stderr)
 	r, err := db.Rescore(ctx, progress)
 	finish()
