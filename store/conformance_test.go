@@ -87,6 +87,7 @@ func TestConformance(t *testing.T) {
 		{"HandoffWithoutReps", testHandoffWithoutReps},
 		{"RescoreHandsOffInTurn", testRescoreHandsOffInTurn},
 		{"RescoreReplaysRecord", testRescoreReplaysRecord},
+		{"RecycleAsReplayBegins", testRecycleAsReplayBegins},
 		{"UserValidation", testUserValidation},
 		{"SalesActions", testSalesActions},
 		{"BreachReassigns", testBreachReassigns},

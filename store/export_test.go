@@ -111,3 +111,10 @@ func (db *DB) FileEvents(ctx context.Context) error { return db.fileTail(ctx) }
 // SetNoRecord keeps rescores from writing or replaying the score record, so that they
 // read every event.
 func (db *DB) SetNoRecord(v bool) { db.noRecord = v }
+
+// BeforeReplay runs f when a rescore has found the score record it replays, until the
+// returned func is called.
+func BeforeReplay(f func()) (restore func()) {
+	testHookBeforeReplay = f
+	return func() { testHookBeforeReplay = nil }
+}

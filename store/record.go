@@ -115,16 +115,13 @@ func eachHit(hits []byte, fn func(rule uint64, ts int64)) error {
 }
 
 // startRecord begins a new generation of the record for job, which is about to read
-// every event under a, and returns its recorder for contacts base, base+1, … (n of
-// them). Stale marks belong to the generation before; the events read from here on are
-// read as they are, and a change to a contact's events after that marks it anew.
-func (db *DB) startRecord(ctx context.Context, job *rescoreJob, a *active, base, n int64) (*recorder, error) {
-	rec := &recorder{
-		upto:  job.eventsUpTo,
-		index: map[*agreement.EngagementRule]uint64{},
-		hits:  make([][]byte, n),
-		prev:  make([]int64, n),
-	}
+// every event under a, unless job is no longer running in this process. The stale
+// marks belong to the generation before: the events read from here on are read as they
+// are, and a change to a contact's events after this marks it anew. Ingest is held
+// meanwhile, so that no transaction that marks a contact commits after the marks are
+// cleared with events read as they were before it.
+func (db *DB) startRecord(ctx context.Context, job *rescoreJob, a *active) (*recorder, error) {
+	rec := &recorder{upto: job.eventsUpTo, index: map[*agreement.EngagementRule]uint64{}}
 	sigs := make([]string, len(a.model.Scoring.Engagement))
 	for i, r := range a.model.Scoring.Engagement {
 		sigs[i], rec.index[r] = ruleSig(r), uint64(i)
@@ -134,6 +131,19 @@ func (db *DB) startRecord(ctx context.Context, job *rescoreJob, a *active, base,
 		return nil, err
 	}
 	err = db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
+		if err := db.dialect.lockIngest(ctx, tx); err != nil {
+			return err
+		}
+		var state, owner string
+		if err := tx.QueryRowContext(ctx, `SELECT state, owner FROM rescores WHERE id = $1`, job.ID).Scan(&state, &owner); err != nil {
+			return err
+		}
+		switch {
+		case state != "running":
+			return errCanceled
+		case owner != job.owner:
+			return errLeaseLost
+		}
 		if err := tx.QueryRowContext(ctx, `UPDATE score_record_gen SET gen = gen + 1, rescore = $1, upto = $2, rules = $3, state = 'building'
 			RETURNING gen`, job.ID, rec.upto, string(rules)).Scan(&rec.gen); err != nil {
 			return err
@@ -141,10 +151,20 @@ func (db *DB) startRecord(ctx context.Context, job *rescoreJob, a *active, base,
 		_, err := tx.ExecContext(ctx, `DELETE FROM score_record_stale`)
 		return err
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
+		return nil, err
+	case err != nil:
 		return nil, fmt.Errorf("score record: %w", err)
 	}
 	return rec, nil
+}
+
+// of makes room in rec for the contacts of sums, and returns it.
+func (rec *recorder) of(sums *eventSums) *recorder {
+	rec.hits = make([][]byte, len(sums.sums))
+	rec.prev = make([]int64, len(sums.sums))
+	return rec
 }
 
 // writeRecords writes, in a rescore's transaction, the records of the contacts ids
@@ -247,14 +267,21 @@ func (db *DB) replayableRecord(ctx context.Context, job *rescoreJob, a *active) 
 	if err != nil || len(r.stale) > recordStaleMax {
 		return nil, err
 	}
+	// A rescore that began a new generation meanwhile cleared the marks read above.
+	if again, err := readRecordGen(ctx, db.read); err != nil || again.gen != g.gen || again.state != "complete" {
+		return nil, err
+	}
 	return r, nil
 }
 
+// errRecordDamaged is the error of a record that cannot be read: the rescore reads
+// every event instead.
+var errRecordDamaged = errors.New("score record damaged")
+
 // sumRecorded is the first phase of a rescore that replays the record r: the contacts'
 // records, then the events stored after the record, then, read whole, the events of the
-// stale contacts.
+// stale contacts. The caller sets job.sumsAt before it reads r.
 func (db *DB) sumRecorded(ctx context.Context, job *rescoreJob, a *active, r *replayable, progress Progress) (*eventSums, error) {
-	job.sumsAt = micros(db.Now())
 	s, err := db.newSummer(ctx, job, a)
 	if err != nil {
 		return nil, err
@@ -289,7 +316,7 @@ func (db *DB) sumRecorded(ctx context.Context, job *rescoreJob, a *active, r *re
 				s.fire(sum, r.rules[i], ts)
 			}
 		}); err != nil {
-			return nil, fmt.Errorf("contact %d: %w", id, err)
+			return nil, fmt.Errorf("%w: contact %d: %w", errRecordDamaged, id, err)
 		}
 		if n%yieldEvery == 0 {
 			s.pace.pace()

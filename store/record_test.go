@@ -107,3 +107,39 @@ func testRescoreReplaysRecord(t *testing.T, db *store.DB) {
 		t.Errorf("r0 has no engagement")
 	}
 }
+
+// testRecycleAsReplayBegins recycles a lead just as a rescore has found the score record
+// it replays, after it read which contacts are stale: the recycle restarts the lead's
+// engagement, and the rescore must not bring back what the record holds from before.
+func testRecycleAsReplayBegins(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	halfLife := func(h string) string { return strings.Replace(handoffTerms, "half_life: 14d", "half_life: "+h, 1) }
+	mustActivate(t, db, handoffTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test", "chen@acme.test")
+	src := mustCreateSource(t, db)
+	c := qualify(t, db, src, "rq", "US")
+	later := now.Add(time.Minute)
+	rescore := func(doc string) {
+		t.Helper()
+		mustActivate(t, db, doc)
+		later = later.Add(time.Minute)
+		db.Now = func() time.Time { return later }
+		if r, err := db.Rescore(ctx, nil); err != nil || r.State != "done" {
+			t.Fatalf("Rescore = %+v, %v", r, err)
+		}
+	}
+	rescore(halfLife("10d")) // reads every event and keeps the record
+	var rejected error
+	defer store.BeforeReplay(func() {
+		later = later.Add(time.Minute) // the recycle's transaction begins after the rescore did
+		_, rejected = db.Reject(ctx, openAssignment(t, db, c.ID).ID, "no_budget", rep)
+		later = later.Add(time.Minute)
+	})()
+	rescore(halfLife("21d"))
+	if rejected != nil {
+		t.Fatal(rejected)
+	}
+	if got := mustContact(t, db, c.ID); got.Score == nil || got.Score.Engagement != 0 || got.Stage != "lead" {
+		t.Errorf("after a recycle as the replay began: %+v in %q, want engagement 0 in lead", got.Score, got.Stage)
+	}
+}

@@ -368,13 +368,22 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	sums := &eventSums{}
 	switch {
 	case carry == nil || carry.events:
+		// Before the record's stale contacts are read: a recycle after them moves the
+		// stage after this, which the writes look for (see resettle).
+		job.sumsAt = micros(db.Now())
 		var rec *replayable
 		if rec, err = db.replayableRecord(ctx, job, a); err != nil {
 			break
 		}
 		if rec != nil {
+			if testHookBeforeReplay != nil {
+				testHookBeforeReplay()
+			}
 			sums, err = db.sumRecorded(ctx, job, a, rec, progress)
-			break
+			if !errors.Is(err, errRecordDamaged) {
+				break
+			}
+			slog.Default().Warn("rescore: the score record is damaged, so every event is read", "err", err)
 		}
 		// From the first contact on, it records what it reads; resumed, it does not.
 		sums, err = db.sumEvents(ctx, job, a, 0, job.cursor == 0 && job.eventsUpTo > 0 && !db.noRecord, progress)
@@ -386,7 +395,10 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	default:
 		job.sumsAt = micros(db.Now())
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
+		return nil // a newer version, or another process, took over
+	case err != nil:
 		db.releaseRescore(context.WithoutCancel(ctx), job)
 		return err
 	}
@@ -597,23 +609,34 @@ func (m *ruleMemo) rules(e *eventFacts) []*agreement.EngagementRule {
 // second phase writes.
 func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo int64, record bool, progress Progress) (*eventSums, error) {
 	job.sumsAt = micros(db.Now())
+	// The record's stale marks are cleared first: a contact made, merged, joined by
+	// a visitor's events or recycled after that is marked anew.
+	var (
+		rec *recorder
+		err error
+	)
+	if record {
+		if rec, err = db.startRecord(ctx, job, a); err != nil {
+			return nil, err
+		}
+	}
 	s, err := db.newSummer(ctx, job, a)
 	if err != nil {
 		return nil, err
 	}
-	if record {
-		if s.rec, err = db.startRecord(ctx, job, a, s.sums.base, int64(len(s.sums.sums))); err != nil {
-			return nil, err
-		}
-	}
-	// After the record's stale marks are cleared: a recycle since is marked.
 	if s.since, err = engagedSince(ctx, db.read); err != nil {
 		return nil, err
+	}
+	if rec != nil {
+		s.rec = rec.of(s.sums)
 	}
 	// The events after the generation's upto, were any read, go unrecorded: the next
 	// rescore reads them.
 	if err := db.readSums(ctx, job, a, s, 0, upTo, progress); err != nil {
 		return nil, err
+	}
+	if s.rec != nil {
+		s.rec.prev = nil
 	}
 	job.rec, job.sums = s.rec, s.sums
 	return s.sums, nil
@@ -900,10 +923,12 @@ func (db *DB) readStretch(ctx context.Context, a *active, candidates *condition,
 }
 
 // Test hooks: testHookStretchQuery, if set, is called before each query of readStretch;
-// testHookWriterPacer with the pacer of a rescore's writer.
+// testHookWriterPacer with the pacer of a rescore's writer; testHookBeforeReplay when a
+// rescore has found the score record it replays.
 var (
 	testHookStretchQuery func()
 	testHookWriterPacer  func(*pacer)
+	testHookBeforeReplay func()
 )
 
 // readEvents appends to out the events with ids in (after, upTo] that readStretch
