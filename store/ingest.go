@@ -747,7 +747,8 @@ func (r *resolver) merge(ctx context.Context, loser, survivor int64) (int64, err
 			return 0, fmt.Errorf("merge contacts: %w", err)
 		}
 	}
-	if err := markStale(ctx, r.exec, survivor, loser); err != nil {
+	// The survivor's record no longer holds; the loser's is never read again.
+	if err := markStale(ctx, r.exec, survivor); err != nil {
 		return 0, fmt.Errorf("merge contacts: %w", err)
 	}
 	// The merged contact's stage history stays readable as its own: each move is

@@ -49,9 +49,9 @@ const (
 
 // recordGen is the generation score_record_gen describes.
 type recordGen struct {
-	gen, rescore, upto int64
-	rules              []string // ruleSig of each rule, by the index the hits give
-	state              string   // none, building or complete
+	gen, upto int64
+	rules     []string // ruleSig of each rule, by the index the hits give
+	state     string   // none, building, complete or dropped
 }
 
 func readRecordGen(ctx context.Context, q querier) (*recordGen, error) {
@@ -59,7 +59,7 @@ func readRecordGen(ctx context.Context, q querier) (*recordGen, error) {
 		g     recordGen
 		rules string
 	)
-	err := q.QueryRowContext(ctx, `SELECT gen, rescore, upto, rules, state FROM score_record_gen`).Scan(&g.gen, &g.rescore, &g.upto, &rules, &g.state)
+	err := q.QueryRowContext(ctx, `SELECT gen, upto, rules, state FROM score_record_gen`).Scan(&g.gen, &g.upto, &rules, &g.state)
 	if err != nil {
 		return nil, fmt.Errorf("score record: %w", err)
 	}
@@ -78,18 +78,20 @@ func ruleSig(r *agreement.EngagementRule) string {
 		strconv.Itoa(r.Cap.Times), strconv.FormatInt(int64(r.Cap.Per), 10)}, "\x1f")
 }
 
-// recorder collects the record of a rescore that reads every event, for the contacts of
-// sums.
+// recorder collects the record of a rescore that reads every event, for the contacts
+// base, base+1, … (those of its sums).
 type recorder struct {
 	gen   int64
 	upto  int64 // the last event recorded: later ones are the next rescore's to read
 	index map[*agreement.EngagementRule]uint64
-	hits  [][]byte // by contact, as in eventSums
+	base  int64
+	hits  [][]byte // by contact
 	prev  []int64  // each contact's last recorded time
 }
 
-// add records that rule r counted the event at ts of the contact at index i of the sums.
-func (rec *recorder) add(i int64, r *agreement.EngagementRule, ts int64) {
+// add records that rule r counted the contact's event at ts.
+func (rec *recorder) add(contact int64, r *agreement.EngagementRule, ts int64) {
+	i := contact - rec.base
 	b := binary.AppendUvarint(rec.hits[i], rec.index[r])
 	rec.hits[i] = binary.AppendVarint(b, ts-rec.prev[i])
 	rec.prev[i] = ts
@@ -144,8 +146,8 @@ func (db *DB) startRecord(ctx context.Context, job *rescoreJob, a *active) (*rec
 		case owner != job.owner:
 			return errLeaseLost
 		}
-		if err := tx.QueryRowContext(ctx, `UPDATE score_record_gen SET gen = gen + 1, rescore = $1, upto = $2, rules = $3, state = 'building'
-			RETURNING gen`, job.ID, rec.upto, string(rules)).Scan(&rec.gen); err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE score_record_gen SET gen = gen + 1, upto = $1, rules = $2, state = 'building'
+			RETURNING gen`, rec.upto, string(rules)).Scan(&rec.gen); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM score_record_stale`)
@@ -162,17 +164,18 @@ func (db *DB) startRecord(ctx context.Context, job *rescoreJob, a *active) (*rec
 
 // of makes room in rec for the contacts of sums, and returns it.
 func (rec *recorder) of(sums *eventSums) *recorder {
+	rec.base = sums.base
 	rec.hits = make([][]byte, len(sums.sums))
 	rec.prev = make([]int64, len(sums.sums))
 	return rec
 }
 
-// writeRecords writes, in a rescore's transaction, the records of the contacts ids
-// (those of the sums that rec covers) that any rule counted, and lets go of them.
-func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, rec *recorder, sums *eventSums, ids []int64) error {
+// writeRecords writes, in a rescore's transaction, the records of the contacts ids that
+// any rule counted, and lets go of them.
+func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, rec *recorder, ids []int64) error {
 	var rows []int64
 	for _, id := range ids {
-		if i := id - sums.base; i >= 0 && i < int64(len(rec.hits)) && len(rec.hits[i]) > 0 {
+		if i := id - rec.base; i >= 0 && i < int64(len(rec.hits)) && len(rec.hits[i]) > 0 {
 			rows = append(rows, id)
 		}
 	}
@@ -180,13 +183,13 @@ func (db *DB) writeRecords(ctx context.Context, tx *sql.Tx, rec *recorder, sums 
 		`ON CONFLICT (contact_id) DO UPDATE SET gen = excluded.gen, hits = excluded.hits`, 3, len(rows),
 		func(i int, args []any) []any {
 			id := rows[i]
-			return append(args, id, rec.gen, rec.hits[id-sums.base])
+			return append(args, id, rec.gen, rec.hits[id-rec.base])
 		}, nil)
 	if err != nil {
 		return fmt.Errorf("score record: %w", err)
 	}
 	for _, id := range rows {
-		rec.hits[id-sums.base] = nil
+		rec.hits[id-rec.base] = nil
 	}
 	return nil
 }
@@ -214,16 +217,10 @@ func (db *DB) DropScoreRecord(ctx context.Context) error {
 	return nil
 }
 
-// markStale marks contacts whose events changed other than by new events: their
-// records no longer hold.
-func markStale(ctx context.Context, exec func(ctx context.Context, q string, args ...any) (sql.Result, error), ids ...int64) error {
-	values := make([]string, len(ids))
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		values[i], args[i] = "($"+strconv.Itoa(i+1)+")", id
-	}
-	q := `INSERT INTO score_record_stale (contact_id) VALUES ` + strings.Join(values, ", ") + ` ON CONFLICT DO NOTHING`
-	if _, err := exec(ctx, q, args...); err != nil {
+// markStale marks a contact whose events changed other than by new events: its record
+// no longer holds.
+func markStale(ctx context.Context, exec func(ctx context.Context, q string, args ...any) (sql.Result, error), id int64) error {
+	if _, err := exec(ctx, `INSERT INTO score_record_stale (contact_id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {
 		return fmt.Errorf("score record: %w", err)
 	}
 	return nil
@@ -286,9 +283,6 @@ func (db *DB) sumRecorded(ctx context.Context, job *rescoreJob, a *active, r *re
 	if err != nil {
 		return nil, err
 	}
-	if s.since, err = engagedSince(ctx, db.read); err != nil {
-		return nil, err
-	}
 	stale := make(map[int64]bool, len(r.stale))
 	for _, id := range r.stale {
 		stale[id] = true
@@ -331,7 +325,7 @@ func (db *DB) sumRecorded(ctx context.Context, job *rescoreJob, a *active, r *re
 		return nil, err
 	}
 	s.skip = nil
-	candidates := a.candidateEvents(db.dialect, 2)
+	candidates := a.candidateEvents(db.dialect, 3) // after readContactsEvents' own two
 	for ids := r.stale; len(ids) > 0; {
 		some := ids[:min(len(ids), 500)]
 		ids = ids[len(some):]
@@ -345,13 +339,10 @@ func (db *DB) sumRecorded(ctx context.Context, job *rescoreJob, a *active, r *re
 }
 
 // readContactsEvents reads the events up to upTo of the contacts ids that meet the
-// candidates condition (its arguments numbered from 2), in the order they were stored.
+// candidates condition (its arguments numbered from 3), in the order they were stored.
 func (a *active) readContactsEvents(ctx context.Context, q querier, d dialect, candidates *condition, ids []int64, upTo int64) ([]pastEvent, error) {
-	in := make([]string, len(ids))
-	for i, id := range ids {
-		in[i] = strconv.FormatInt(id, 10)
-	}
+	of, arg := d.inIDs("contact_id", 2, ids)
 	return rowsOf(ctx, q, "rescore events", `SELECT id, contact_id, timestamp, received_at, type, event, name, `+a.objectColumns()+`
-		FROM events WHERE id IN (`+d.contactEvents("id", "contact_id IN ("+strings.Join(in, ", ")+")", "")+`) AND id <= $1 AND `+candidates.sql+` ORDER BY id`,
-		append([]any{upTo}, candidates.args...), scanPastEvent)
+		FROM events WHERE id IN (`+d.contactEvents("id", of, "")+`) AND id <= $1 AND `+candidates.sql+` ORDER BY id`,
+		append([]any{upTo, arg}, candidates.args...), scanPastEvent)
 }

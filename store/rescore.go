@@ -207,9 +207,8 @@ type rescoreJob struct {
 	// labels are the scored_version labels contacts had when it planned: at its end,
 	// the contacts it left alone hold its scores under any of them (see carried.go).
 	labels []int
-	// rec is the score record it writes, of sums, if it does (see record.go).
-	rec  *recorder
-	sums *eventSums
+	// rec is the score record it writes, if it does (see record.go).
+	rec *recorder
 }
 
 // claimRescore takes the lease of a running rescore nobody works on, if there is one.
@@ -366,11 +365,11 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 	}
 	job.labels = labels
 	sums := &eventSums{}
+	// Before the first phase reads anything, the record's stale contacts too: a sales
+	// action after this moves the stage after it, which the writes look for (resettle).
+	job.sumsAt = micros(db.Now())
 	switch {
 	case carry == nil || carry.events:
-		// Before the record's stale contacts are read: a recycle after them moves the
-		// stage after this, which the writes look for (see resettle).
-		job.sumsAt = micros(db.Now())
 		var rec *replayable
 		if rec, err = db.replayableRecord(ctx, job, a); err != nil {
 			break
@@ -383,7 +382,9 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 			if !errors.Is(err, errRecordDamaged) {
 				break
 			}
-			slog.Default().Warn("rescore: the score record is damaged, so every event is read", "err", err)
+			if db.log != nil {
+				db.log.Warn("rescore: the score record is damaged, so every event is read", "err", err)
+			}
 		}
 		// From the first contact on, it records what it reads; resumed, it does not.
 		sums, err = db.sumEvents(ctx, job, a, 0, job.cursor == 0 && job.eventsUpTo > 0 && !db.noRecord, progress)
@@ -392,8 +393,6 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		// counts is in no stored sum, and one a new rule counts had its contact
 		// scored afresh by ingest.
 		sums, err = db.sumEvents(ctx, job, carry.counting, job.eventsUpTo, false, progress)
-	default:
-		job.sumsAt = micros(db.Now())
 	}
 	switch {
 	case errors.Is(err, errCanceled), errors.Is(err, errLeaseLost):
@@ -608,7 +607,6 @@ func (m *ruleMemo) rules(e *eventFacts) []*agreement.EngagementRule {
 // rules' hits as a new generation of the score record (see record.go), which the
 // second phase writes.
 func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo int64, record bool, progress Progress) (*eventSums, error) {
-	job.sumsAt = micros(db.Now())
 	// The record's stale marks are cleared first: a contact made, merged, joined by
 	// a visitor's events or recycled after that is marked anew.
 	var (
@@ -624,9 +622,6 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 	if err != nil {
 		return nil, err
 	}
-	if s.since, err = engagedSince(ctx, db.read); err != nil {
-		return nil, err
-	}
 	if rec != nil {
 		s.rec = rec.of(s.sums)
 	}
@@ -638,7 +633,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 	if s.rec != nil {
 		s.rec.prev = nil
 	}
-	job.rec, job.sums = s.rec, s.sums
+	job.rec = s.rec
 	return s.sums, nil
 }
 
@@ -646,7 +641,7 @@ func (db *DB) sumEvents(ctx context.Context, job *rescoreJob, a *active, upTo in
 type summer struct {
 	a       *active
 	sums    *eventSums
-	since   map[int64]int64 // see engagedSince; the caller reads it
+	since   map[int64]int64 // see engagedSince
 	memo    *ruleMemo
 	scratch scoring.Line
 	pace    *pacer
@@ -661,11 +656,16 @@ func (db *DB) newSummer(ctx context.Context, job *rescoreJob, a *active) (*summe
 	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM contacts`).Scan(&lastContact); err != nil {
 		return nil, fmt.Errorf("rescore: %w", err)
 	}
+	since, err := engagedSince(ctx, db.read)
+	if err != nil {
+		return nil, err
+	}
 	return &summer{
-		a:    a,
-		sums: &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))},
-		memo: newRuleMemo(a, 1<<14),
-		pace: newPacer(db),
+		a:     a,
+		sums:  &eventSums{base: job.cursor + 1, sums: make([]eventSum, max(0, lastContact-job.cursor))},
+		since: since,
+		memo:  newRuleMemo(a, 1<<14),
+		pace:  newPacer(db),
 	}, nil
 }
 
@@ -686,7 +686,7 @@ func (s *summer) add(events []pastEvent) {
 		}
 		for _, r := range s.memo.rules(&e.eventFacts) {
 			if s.fire(sum, r, e.ts) && s.rec != nil && e.id <= s.rec.upto {
-				s.rec.add(e.contactID-s.sums.base, r, e.ts)
+				s.rec.add(e.contactID, r, e.ts)
 			}
 		}
 	}
@@ -1259,7 +1259,7 @@ func (db *DB) writeRescoreBatch(ctx context.Context, job *rescoreJob, b batch, m
 						return err
 					}
 					if job.rec != nil {
-						if err := db.writeRecords(ctx, tx, job.rec, job.sums, b.ids[:k]); err != nil {
+						if err := db.writeRecords(ctx, tx, job.rec, b.ids[:k]); err != nil {
 							return err
 						}
 					}

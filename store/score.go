@@ -516,7 +516,6 @@ func (r *resolver) linkEvents(ctx context.Context, visitorID, contactID int64) e
 		return fmt.Errorf("link visitor events: %w", err)
 	}
 	if len(r.linked) > linked {
-		rows.Close()
 		return markStale(ctx, r.exec, contactID)
 	}
 	return nil

@@ -17,12 +17,11 @@ CREATE TABLE score_record_stale (
 CREATE TABLE score_record_gen (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     gen BIGINT NOT NULL,
-    rescore BIGINT NOT NULL,
     upto BIGINT NOT NULL,
     rules TEXT NOT NULL,
     state TEXT NOT NULL
 );
-INSERT INTO score_record_gen (one, gen, rescore, upto, rules, state) VALUES (1, 0, 0, 0, '', 'none');
+INSERT INTO score_record_gen (one, gen, upto, rules, state) VALUES (1, 0, 0, '', 'none');
 
 -- +goose Down
 DROP TABLE score_record_gen;
