@@ -407,8 +407,15 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		workers  = max(1, min(runtime.GOMAXPROCS(0), 4))
 		cause    = fmt.Sprintf("agreement v%d", a.version)
 		accounts = newAccountCache(rescoreAccounts)
-		wg       sync.WaitGroup
+		wg       sync.WaitGroup // the workers
+		all      sync.WaitGroup // every goroutine below, which ends before this returns
 	)
+	// Stopped early, the workers may still be settling a batch: they are waited for,
+	// so that none reads the store or its clock after the rescore has returned.
+	defer func() {
+		cancel()
+		all.Wait()
+	}()
 	size := db.rescoreBatch
 	if db.writing == nil {
 		size = rescoreBatchShared
@@ -421,7 +428,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 		}
 		job.Total = job.Done + int64(len(only))
 	}
-	go func() {
+	all.Go(func() {
 		defer close(todo)
 		cursor := job.cursor
 		for seq := 0; ctx.Err() == nil; seq++ {
@@ -448,7 +455,7 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 			}
 			cursor = ids[len(ids)-1]
 		}
-	}()
+	})
 	for range workers {
 		wg.Go(func() {
 			pace := newPacer(db)
@@ -464,10 +471,10 @@ func (db *DB) runRescore(ctx context.Context, job *rescoreJob, progress Progress
 			}
 		})
 	}
-	go func() {
+	all.Go(func() {
 		wg.Wait()
 		close(scored)
-	}()
+	})
 	batches := &inOrder{from: scored, pending: map[int]batch{}}
 	pace := newPacer(db) // the writer's, which measures ingest's load from batch to batch
 	if testHookWriterPacer != nil {
