@@ -10,6 +10,7 @@ import (
 
 	"tandem"
 	"tandem/agreement"
+	"tandem/store"
 )
 
 // maxAgreement caps an agreement document; real ones are a few kilobytes.
@@ -231,18 +232,16 @@ func (s *Server) rescore(w http.ResponseWriter, r *http.Request) {
 // startRescore starts a rescore by hand; with ?from=events it reads every event rather
 // than replay the score record.
 func (s *Server) startRescore(w http.ResponseWriter, r *http.Request) {
-	switch from := r.URL.Query().Get("from"); from {
+	from := store.FromRecord
+	switch v := r.URL.Query().Get("from"); v {
 	case "":
 	case "events":
-		if err := s.store.DropScoreRecord(r.Context()); err != nil {
-			s.problem(w, r, err)
-			return
-		}
+		from = store.FromEvents
 	default:
-		s.problem(w, r, tandem.Errorf(tandem.EInvalid, "from: %q is not a source to rescore from; want events, or leave it out", from))
+		s.problem(w, r, tandem.Errorf(tandem.EInvalid, "from: %q is not a source to rescore from; want events, or leave it out", v))
 		return
 	}
-	rs, err := s.store.StartRescore(r.Context())
+	rs, err := s.store.StartRescore(r.Context(), from)
 	if err != nil {
 		s.problem(w, r, err)
 		return

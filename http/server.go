@@ -44,10 +44,7 @@ type Store interface {
 	// ValidateAgreement checks a document as ProposeAgreement would, storing nothing.
 	ValidateAgreement(doc []byte) error
 	AgreementDiff(ctx context.Context, from, to int) (string, error)
-	StartRescore(ctx context.Context) (*tandem.Rescore, error)
-	// DropScoreRecord has the next rescore read every event rather than replay the
-	// score record.
-	DropScoreRecord(ctx context.Context) error
+	StartRescore(ctx context.Context, from store.RescoreFrom) (*tandem.Rescore, error)
 	// Import stores the rows of a CSV file of contacts, accounts or opportunities.
 	Import(ctx context.Context, r *csvio.Reader, opt store.ImportOptions) (*store.ImportSummary, error)
 	// Export writes every contact, account or opportunity as CSV, returning how many.

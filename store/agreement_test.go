@@ -748,7 +748,7 @@ func testRescoreLeavesUnchangedRows(t *testing.T, db *store.DB) {
 
 	// A rescore by hand scores everyone afresh, whatever their row's label.
 	tick()
-	if _, err := db.StartRescore(t.Context()); err != nil {
+	if _, err := db.StartRescore(t.Context(), store.FromRecord); err != nil {
 		t.Fatal(err)
 	}
 	rescore(c)

@@ -88,6 +88,7 @@ func TestConformance(t *testing.T) {
 		{"RescoreHandsOffInTurn", testRescoreHandsOffInTurn},
 		{"RescoreReplaysRecord", testRescoreReplaysRecord},
 		{"RecycleAsReplayBegins", testRecycleAsReplayBegins},
+		{"RescoreFromEvents", testRescoreFromEvents},
 		{"UserValidation", testUserValidation},
 		{"SalesActions", testSalesActions},
 		{"BreachReassigns", testBreachReassigns},

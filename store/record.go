@@ -203,15 +203,10 @@ func completeRecord(ctx context.Context, tx *sql.Tx, rec *recorder) error {
 	return nil
 }
 
-// DropScoreRecord forgets the score record: the next rescore that weighs every event
-// reads them all, and keeps a new record. It is for a rescore by hand from the events
-// themselves (`tandem rescore --from-events`), should a record ever be in doubt.
-func (db *DB) DropScoreRecord(ctx context.Context) error {
-	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
-		_, err := tx.ExecContext(ctx, `UPDATE score_record_gen SET state = 'dropped' WHERE state <> 'none'`)
-		return err
-	})
-	if err != nil {
+// dropRecord forgets the score record: the next rescore that weighs every event reads
+// them all, and keeps a new record.
+func dropRecord(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE score_record_gen SET state = 'dropped' WHERE state <> 'none'`); err != nil {
 		return fmt.Errorf("drop score record: %w", err)
 	}
 	return nil

@@ -143,3 +143,55 @@ func testRecycleAsReplayBegins(t *testing.T, db *store.DB) {
 		t.Errorf("after a recycle as the replay began: %+v in %q, want engagement 0 in lead", got.Score, got.Stage)
 	}
 }
+
+// testRescoreFromEvents asks for a rescore by hand from the events: refused while a
+// rescore runs, which may be replaying the record; started when none does, it reads
+// every event and keeps a record that the next rescore by hand replays.
+func testRescoreFromEvents(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	mustActivate(t, db, handoffTerms)
+	mustUsers(t, db, "alice@acme.test", "bob@acme.test", "chen@acme.test")
+	src := mustCreateSource(t, db)
+	qualify(t, db, src, "rq", "US")
+	mustIngest(t, db, page(src, "rp", "/pricing", now.Add(-time.Hour)))
+	later := now.Add(time.Minute)
+	run := func() *tandem.Rescore {
+		t.Helper()
+		later = later.Add(time.Minute)
+		db.Now = func() time.Time { return later }
+		r, err := db.Rescore(ctx, nil)
+		if err != nil || r.State != "done" {
+			t.Fatalf("Rescore = %+v, %v", r, err)
+		}
+		return r
+	}
+	mustActivate(t, db, strings.Replace(handoffTerms, "half_life: 14d", "half_life: 10d", 1))
+	if r := run(); r.EventsTotal == 0 {
+		t.Fatal("the half-life change read no events, and kept no record")
+	}
+
+	running, err := db.StartRescore(ctx, store.FromRecord)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StartRescore(ctx, store.FromEvents); tandem.ErrorCode(err) != tandem.EConflict {
+		t.Fatalf("a rescore from the events while rescore %d runs: %v, want a conflict", running.ID, err)
+	}
+	if r := run(); r.ID != running.ID || r.EventsTotal != 0 {
+		t.Fatalf("the rescore by hand that ran meanwhile = %+v, want rescore %d replaying the record, which the refused request left", r, running.ID)
+	}
+
+	started, err := db.StartRescore(ctx, store.FromEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := run(); r.ID != started.ID || r.EventsTotal == 0 {
+		t.Fatalf("the rescore from the events = %+v, want rescore %d reading every event", r, started.ID)
+	}
+	if _, err := db.StartRescore(ctx, store.FromRecord); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(); r.EventsTotal != 0 {
+		t.Errorf("the rescore by hand after it read %d events, want it to replay the record kept from the events", r.EventsTotal)
+	}
+}

@@ -121,9 +121,22 @@ func (db *DB) LatestRescore(ctx context.Context) (*tandem.Rescore, error) {
 	return r, nil
 }
 
+// RescoreFrom is what a rescore by hand weighs the events from.
+type RescoreFrom int
+
+const (
+	// FromRecord replays the score record where it holds, and reads every event where
+	// it does not.
+	FromRecord RescoreFrom = iota
+	// FromEvents reads every event and keeps a new record, should the record ever be in
+	// doubt.
+	FromEvents
+)
+
 // StartRescore starts rescoring every contact under the active version again, unless a
-// rescore of it is running, and returns the rescore.
-func (db *DB) StartRescore(ctx context.Context) (*tandem.Rescore, error) {
+// rescore of it is running, and returns the rescore. A rescore from the events is
+// refused while one runs, which may be replaying the record.
+func (db *DB) StartRescore(ctx context.Context, from RescoreFrom) (*tandem.Rescore, error) {
 	err := db.tx(ctx, func(tx *sql.Tx, now time.Time) error {
 		if err := db.dialect.lockIngest(ctx, tx); err != nil {
 			return err
@@ -140,8 +153,15 @@ func (db *DB) StartRescore(ctx context.Context) (*tandem.Rescore, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM rescores WHERE state = 'running' AND version = $1`, version).Scan(&running); err != nil {
 			return fmt.Errorf("start rescore: %w", err)
 		}
-		if running > 0 {
+		switch {
+		case running > 0 && from == FromEvents:
+			return tandem.Errorf(tandem.EConflict, "a rescore of agreement version %d is running; ask for one from the events when it has ended", version)
+		case running > 0:
 			return nil
+		case from == FromEvents:
+			if err := dropRecord(ctx, tx); err != nil {
+				return err
+			}
 		}
 		return db.startRescore(ctx, tx, version, now, false)
 	})
@@ -243,7 +263,7 @@ func (db *DB) claimRescore(ctx context.Context) (*rescoreJob, error) {
 // it (or starting one if none runs), and calls progress after each batch. If another
 // process holds the rescore's lease, it follows that one's progress instead.
 func (db *DB) Rescore(ctx context.Context, progress Progress) (*tandem.Rescore, error) {
-	if _, err := db.StartRescore(ctx); err != nil {
+	if _, err := db.StartRescore(ctx, FromRecord); err != nil {
 		return nil, err
 	}
 	for {

@@ -31,7 +31,8 @@ func rescore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer db.Close()
 	if *fromEvents {
-		if err := db.DropScoreRecord(ctx); err != nil {
+		// Started here, the rescore below claims it, or follows a server that did.
+		if _, err := db.StartRescore(ctx, store.FromEvents); err != nil {
 			return err
 		}
 	}
