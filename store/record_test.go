@@ -44,19 +44,7 @@ func testRescoreReplaysRecord(t *testing.T, db *store.DB) {
 		at(pageMessage(src, "anon-e"), day(5)))
 	mustIngest(t, db, msgs...)
 	later := now.Add(time.Minute) // after every stage move, so that none is scored afresh
-	rescore := func(doc string) *tandem.Rescore {
-		t.Helper()
-		if doc != "" {
-			mustActivate(t, db, doc)
-		}
-		later = later.Add(time.Minute)
-		db.Now = func() time.Time { return later }
-		r, err := db.Rescore(ctx, nil)
-		if err != nil || r.State != "done" {
-			t.Fatalf("Rescore = %+v, %v", r, err)
-		}
-		return r
-	}
+	rescore := func(doc string) *tandem.Rescore { t.Helper(); return rescoreLater(t, db, &later, doc) }
 	first := rescore(halfLife("10d"))
 	if first.EventsTotal == 0 {
 		t.Fatal("a changed half-life read no events before a score record was written")
@@ -119,15 +107,7 @@ func testRecycleAsReplayBegins(t *testing.T, db *store.DB) {
 	src := mustCreateSource(t, db)
 	c := qualify(t, db, src, "rq", "US")
 	later := now.Add(time.Minute)
-	rescore := func(doc string) {
-		t.Helper()
-		mustActivate(t, db, doc)
-		later = later.Add(time.Minute)
-		db.Now = func() time.Time { return later }
-		if r, err := db.Rescore(ctx, nil); err != nil || r.State != "done" {
-			t.Fatalf("Rescore = %+v, %v", r, err)
-		}
-	}
+	rescore := func(doc string) { t.Helper(); rescoreLater(t, db, &later, doc) }
 	rescore(halfLife("10d")) // reads every event and keeps the record
 	var rejected error
 	defer store.BeforeReplay(func() {
@@ -155,16 +135,7 @@ func testRescoreFromEvents(t *testing.T, db *store.DB) {
 	qualify(t, db, src, "rq", "US")
 	mustIngest(t, db, page(src, "rp", "/pricing", now.Add(-time.Hour)))
 	later := now.Add(time.Minute)
-	run := func() *tandem.Rescore {
-		t.Helper()
-		later = later.Add(time.Minute)
-		db.Now = func() time.Time { return later }
-		r, err := db.Rescore(ctx, nil)
-		if err != nil || r.State != "done" {
-			t.Fatalf("Rescore = %+v, %v", r, err)
-		}
-		return r
-	}
+	run := func() *tandem.Rescore { t.Helper(); return rescoreLater(t, db, &later, "") }
 	mustActivate(t, db, strings.Replace(handoffTerms, "half_life: 14d", "half_life: 10d", 1))
 	if r := run(); r.EventsTotal == 0 {
 		t.Fatal("the half-life change read no events, and kept no record")
@@ -194,4 +165,20 @@ func testRescoreFromEvents(t *testing.T, db *store.DB) {
 	if r := run(); r.EventsTotal != 0 {
 		t.Errorf("the rescore by hand after it read %d events, want it to replay the record kept from the events", r.EventsTotal)
 	}
+}
+
+// rescoreLater activates doc, unless it is empty, and runs a rescore to its end with the
+// store's clock a minute after *later, which it moves there.
+func rescoreLater(t *testing.T, db *store.DB, later *time.Time, doc string) *tandem.Rescore {
+	t.Helper()
+	if doc != "" {
+		mustActivate(t, db, doc)
+	}
+	*later = later.Add(time.Minute)
+	db.Now = func() time.Time { return *later }
+	r, err := db.Rescore(t.Context(), nil)
+	if err != nil || r.State != "done" {
+		t.Fatalf("Rescore = %+v, %v", r, err)
+	}
+	return r
 }
