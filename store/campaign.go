@@ -90,7 +90,8 @@ func (db *DB) CreateCampaign(ctx context.Context, in *tandem.Campaign) (*tandem.
 				return err
 			}
 			if named == 0 {
-				if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&upTo); err != nil {
+				var err error
+				if upTo, err = lastEvent(ctx, tx); err != nil {
 					return err
 				}
 			}

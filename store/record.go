@@ -97,17 +97,20 @@ func (rec *recorder) add(contact int64, r *agreement.EngagementRule, ts int64) {
 	rec.prev[i] = ts
 }
 
+// errHitCut is the error of a record whose last hit is cut short.
+var errHitCut = errors.New("score record: a hit is cut short")
+
 // eachHit calls fn with each hit of a contact's record, in order.
 func eachHit(hits []byte, fn func(rule uint64, ts int64)) error {
 	var ts int64
 	for len(hits) > 0 {
 		rule, n := binary.Uvarint(hits)
 		if n <= 0 {
-			return errors.New("score record: a hit is cut short")
+			return errHitCut
 		}
 		d, m := binary.Varint(hits[n:])
 		if m <= 0 {
-			return errors.New("score record: a hit is cut short")
+			return errHitCut
 		}
 		ts += d
 		fn(rule, ts)
@@ -248,14 +251,14 @@ func (db *DB) replayableRecord(ctx context.Context, job *rescoreJob, a *active) 
 		}
 		r.rules[i] = rule
 	}
-	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&r.last); err != nil {
+	if r.last, err = lastEvent(ctx, db.read); err != nil {
 		return nil, fmt.Errorf("score record: %w", err)
 	}
 	if (r.last-g.upto)*recordTailShare > r.last {
 		return nil, nil
 	}
 	r.stale, err = rowsOf(ctx, db.read, "score record", `SELECT contact_id FROM score_record_stale WHERE contact_id > $1 ORDER BY contact_id LIMIT $2`,
-		[]any{job.cursor, recordStaleMax + 1}, func(s interface{ Scan(...any) error }) (id int64, err error) { return id, s.Scan(&id) })
+		[]any{job.cursor, recordStaleMax + 1}, scanID)
 	if err != nil || len(r.stale) > recordStaleMax {
 		return nil, err
 	}

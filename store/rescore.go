@@ -66,13 +66,14 @@ func (db *DB) startRescore(ctx context.Context, tx *sql.Tx, version int, now tim
 			return err
 		}
 	}
-	var total, events int64
+	var total int64
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts`).Scan(&total); err != nil {
 		return fmt.Errorf("start rescore: %w", err)
 	}
 	// The transaction holds the ingest lock: every event up to this one was counted
 	// under the version before, and none after it was.
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&events); err != nil {
+	events, err := lastEvent(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("start rescore: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rescores (version, state, total, started_at, updated_at, events_upto) VALUES ($1, 'running', $2, $3, $3, $4)`,
@@ -328,7 +329,7 @@ func (db *DB) touched(ctx context.Context, a *active, carry *carryOver, sums *ev
 		cond += ` OR ` + db.dialect.holds(&agreement.Needles{Root: "score_caps", Any: carry.lined}, arg)
 	}
 	listed, err := rowsOf(ctx, db.read, "rescore", `SELECT id FROM contacts WHERE id > $1 AND (`+cond+`)`, args,
-		func(s interface{ Scan(...any) error }) (id int64, err error) { return id, s.Scan(&id) })
+		scanID)
 	if err != nil {
 		return nil, err
 	}
@@ -744,7 +745,8 @@ func (s *summer) fire(sum *eventSum, r *agreement.EngagementRule, ts int64) bool
 func (db *DB) readSums(ctx context.Context, job *rescoreJob, a *active, s *summer, from, upTo int64, progress Progress) error {
 	last := upTo
 	if last == 0 {
-		if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+		var err error
+		if last, err = lastEvent(ctx, db.read); err != nil {
 			return fmt.Errorf("rescore: %w", err)
 		}
 	}
@@ -1404,7 +1406,7 @@ func (db *DB) resettle(ctx context.Context, tx *sql.Tx, a *active, job *rescoreJ
 	}
 	moved, err := rowsOf(ctx, tx, "rescore", `SELECT id FROM contacts WHERE id >= $1 AND id <= $2 AND stage_at >= $3 AND scored_version <> $4`,
 		[]any{scores[0].id, scores[len(scores)-1].id, job.sumsAt, a.version},
-		func(s interface{ Scan(...any) error }) (id int64, err error) { return id, s.Scan(&id) })
+		scanID)
 	if err != nil {
 		return nil, err
 	}

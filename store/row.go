@@ -43,3 +43,12 @@ func rowsOf[T any](ctx context.Context, q querier, noun, query string, args []an
 	}
 	return list, nil
 }
+
+// scanID scans a row of one id.
+func scanID(s interface{ Scan(...any) error }) (id int64, err error) { return id, s.Scan(&id) }
+
+// lastEvent returns the id of the last event stored, 0 when there is none.
+func lastEvent(ctx context.Context, q querier) (id int64, err error) {
+	err = q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&id)
+	return id, err
+}

@@ -145,8 +145,8 @@ func touchMigration(engine string, log *slog.Logger) *goose.Migration {
 // them all, for minutes: log, when set, hears how far it got every 30 seconds.
 func fillTouches(ctx context.Context, tx *sql.Tx, engine string, log *slog.Logger) error {
 	start, said := time.Now(), time.Now()
-	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&last); err != nil {
+	last, err := lastEvent(ctx, tx)
+	if err != nil {
 		return err
 	}
 	if last == 0 {
@@ -269,8 +269,8 @@ func sqliteMigration(engine string, log *slog.Logger, version int64, note string
 			if engine != "sqlite" {
 				return nil
 			}
-			var events int64
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&events); err != nil {
+			events, err := lastEvent(ctx, tx)
+			if err != nil {
 				return err
 			}
 			if log != nil && events > 1_000_000 {
